@@ -1,0 +1,60 @@
+package extract
+
+import (
+	"github.com/ctxguard/ctxguard"
+)
+
+// Requests and notifications the server sends, which reach the model or the
+// user: sampling asks the client's model to complete a conversation the
+// server wrote; elicitation shows the user a message and a form.
+
+func sampling(r *reader, params *node) {
+	r.eachElem(params, r.path, "messages", func(m *node, p string) {
+		r.messageContent(m, p)
+	})
+	r.textItem(params, r.path, "systemPrompt", ctxguard.KindSampling)
+}
+
+func elicitation(r *reader, params *node) {
+	var buf []byte
+	var note string
+	r.renderFields(params, "", &buf, &note)
+	if len(buf) > 0 {
+		r.add(ctxguard.Item{Kind: ctxguard.KindElicitation, Path: r.path, Content: buf, Note: note}, params)
+	}
+}
+
+func logMessage(r *reader, params *node) {
+	b, note := r.tree.strings(params, nil)
+	if len(b) > 0 {
+		r.add(ctxguard.Item{Kind: ctxguard.KindLog, Path: r.path, Content: b, Note: note}, params)
+	}
+}
+
+func progress(r *reader, params *node) {
+	r.textItem(params, r.path, "message", ctxguard.KindProgress)
+}
+
+// inputRequests reads the server requests that the stateless revision
+// (2026-07-28) carries inside a result instead of sending them: a map of
+// ids to {method, params}.
+func (r *reader) inputRequests(res *node) {
+	r.eachAll(res, r.path, "inputRequests", func(m *node, p string) {
+		if m.kind != '{' {
+			return
+		}
+		for _, mem := range m.members {
+			req := mem.value
+			read := paramReaders[r.tree.str(req.get("method"))]
+			if read == nil {
+				read = func(r *reader, n *node) { otherStrings(r, n) }
+			}
+			saved := r.path
+			r.eachAll(req, at(p, mem.name), "params", func(params *node, pp string) {
+				r.path = pp
+				read(r, params)
+			})
+			r.path = saved
+		}
+	})
+}

@@ -1,0 +1,67 @@
+package ctxguard
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Record is the provenance of one observed item: who served it, in answer to
+// what, when, and its checksums. Records are append-only; Seq orders them.
+// The JSON field names are a contract (audit export, SIEMs): extend, never
+// rename.
+type Record struct {
+	// Seq is the record's position in the store, assigned when it is stored.
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	Origin
+
+	// Path is the JSON Pointer of the item inside its message.
+	Path     string   `json:"path"`
+	Kind     ItemKind `json:"kind"`
+	MIMEType string   `json:"mime_type,omitempty"`
+	// Size is the length of the decoded content in bytes.
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	XXHash64 string `json:"xxhash64"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Origin is where an item came from: the server, the session and the
+// message. All items of one message share it.
+type Origin struct {
+	// Server names the MCP server (ctxguard wrap --name).
+	Server string `json:"server"`
+	// Transport is "stdio", "streamable-http" or "sse".
+	Transport string `json:"transport"`
+	// Session identifies the client session: one per wrap process over
+	// stdio, the Mcp-Session-Id over HTTP.
+	Session string `json:"session"`
+	// Client is the clientInfo the client sent in initialize (or in the
+	// request's _meta under the stateless protocol).
+	Client          Peer   `json:"client,omitzero"`
+	ProtocolVersion string `json:"protocol_version,omitempty"`
+
+	// Message is "response", "request" (from the server, such as sampling)
+	// or "notification".
+	Message string `json:"message"`
+	// Method is the JSON-RPC method the item answers or carries.
+	Method string `json:"method,omitempty"`
+	// RequestID is the JSON-RPC id exactly as it was on the wire.
+	RequestID json.RawMessage `json:"request_id,omitempty"`
+	// URI is the requested resource (resources/read) or the item's own URI.
+	URI string `json:"uri,omitempty"`
+	// Tool is the called tool (tools/call) or the defined one (tools/list).
+	Tool string `json:"tool,omitempty"`
+	// Prompt is the requested prompt (prompts/get) or the defined one.
+	Prompt string `json:"prompt,omitempty"`
+	// ArgsSHA256 is the SHA-256 of the request's arguments as they were on
+	// the wire, so calls with the same arguments can be grouped without
+	// storing the arguments.
+	ArgsSHA256 string `json:"args_sha256,omitempty"`
+}
+
+// Peer names a client or server implementation.
+type Peer struct {
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+}

@@ -1,0 +1,190 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/store"
+)
+
+// A commit is one AppendRecords call waiting for its transaction.
+type commit struct {
+	recs   []*ctxguard.Record
+	values [][]byte // the records, encoded before the commit
+	done   chan error
+}
+
+// maxGroup bounds the records of one group commit, so that one transaction
+// stays small next to the page cache.
+const maxGroup = 4096
+
+// AppendRecords implements store.Records.
+func (db *DB) AppendRecords(ctx context.Context, recs []*ctxguard.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	c := &commit{recs: recs, values: make([][]byte, len(recs)), done: make(chan error, 1)}
+	for i, r := range recs {
+		// Seq is the key; it is not stored twice.
+		v, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("store: encode record: %w", err)
+		}
+		c.values[i] = v
+	}
+	select {
+	case <-db.done:
+		return store.ErrClosed
+	default:
+	}
+	select {
+	case db.commits <- c:
+	case <-db.done:
+		return store.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the commit happens whatever the caller's context says:
+	// waiting for it is what makes the write durable before the caller
+	// goes on.
+	return <-c.done
+}
+
+// committer commits queued appends in groups: it takes every commit that
+// is waiting, writes them in one transaction, and answers them all.
+func (db *DB) committer() {
+	defer db.wg.Done()
+	for {
+		var group []*commit
+		select {
+		case c := <-db.commits:
+			group = append(group, c)
+		case <-db.done:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case c := <-db.commits:
+					db.commitGroup([]*commit{c})
+				default:
+					return
+				}
+			}
+		}
+		n := len(group[0].recs)
+	more:
+		for n < maxGroup {
+			select {
+			case c := <-db.commits:
+				group = append(group, c)
+				n += len(c.recs)
+			default:
+				break more
+			}
+		}
+		db.commitGroup(group)
+	}
+}
+
+func (db *DB) commitGroup(group []*commit) {
+	seqs := make([][]uint64, len(group))
+	err := db.update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		for gi, c := range group {
+			seqs[gi] = make([]uint64, len(c.recs))
+			for i, v := range c.values {
+				seq, err := b.NextSequence()
+				if err != nil {
+					return err
+				}
+				if err := b.Put(seqKey(seq), v); err != nil {
+					return err
+				}
+				seqs[gi][i] = seq
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("store: append records: %w", err)
+	}
+	for gi, c := range group {
+		if err == nil {
+			for i, r := range c.recs {
+				r.Seq = seqs[gi][i]
+			}
+		}
+		c.done <- err
+	}
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
+
+// scanChunk bounds how many records one read transaction collects.
+const scanChunk = 1024
+
+// ScanRecords implements store.Records.
+func (db *DB) ScanRecords(ctx context.Context, q store.RecordQuery, fn func(*ctxguard.Record) error) error {
+	after := q.AfterSeq
+	if q.Last > 0 {
+		err := db.view(func(tx *bbolt.Tx) error {
+			c := tx.Bucket(bucketRecords).Cursor()
+			k, _ := c.Last()
+			for i := 1; i < q.Last && k != nil; i++ {
+				k, _ = c.Prev()
+			}
+			if k != nil {
+				after = max(after, binary.BigEndian.Uint64(k)-1)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	emitted := 0
+	for {
+		if err := ctxErr(ctx); err != nil {
+			return err
+		}
+		var chunk []*ctxguard.Record
+		err := db.view(func(tx *bbolt.Tx) error {
+			c := tx.Bucket(bucketRecords).Cursor()
+			for k, v := c.Seek(seqKey(after + 1)); k != nil && len(chunk) < scanChunk; k, v = c.Next() {
+				r := new(ctxguard.Record)
+				if err := json.Unmarshal(v, r); err != nil {
+					return fmt.Errorf("store: record %d is damaged: %w", binary.BigEndian.Uint64(k), err)
+				}
+				r.Seq = binary.BigEndian.Uint64(k)
+				chunk = append(chunk, r)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range chunk {
+			after = r.Seq
+			if !q.Since.IsZero() && r.Time.Before(q.Since) {
+				continue
+			}
+			if !q.Until.IsZero() && !r.Time.Before(q.Until) {
+				continue
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+			emitted++
+			if q.Limit > 0 && emitted >= q.Limit {
+				return nil
+			}
+		}
+		if len(chunk) < scanChunk {
+			return nil
+		}
+	}
+}
