@@ -26,6 +26,7 @@ const (
 	KindError        ItemKind = "error"         // a JSON-RPC error's message and data
 	KindOther        ItemKind = "other"         // every string of a result the filter has no specific reader for
 	KindOversize     ItemKind = "oversize"      // a whole message over the size limit, withheld
+	KindUnparsed     ItemKind = "unparsed"      // a frame from the server that is not JSON-RPC, or ambiguous, withheld
 )
 
 // Item is one piece of content that reaches the model, as extracted from one

@@ -84,15 +84,16 @@ func (p *parser) value(depth int) (*node, error) {
 			return nil, err
 		}
 		for p.d.PeekKind() != '}' {
-			name, err := p.d.ReadToken()
+			tok, err := p.d.ReadToken()
 			if err != nil {
 				return nil, err
 			}
+			name := tok.String() // before the next read voids the token
 			v, err := p.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
-			n.members = append(n.members, member{name: name.String(), value: v})
+			n.members = append(n.members, member{name: name, value: v})
 		}
 		if _, err := p.d.ReadToken(); err != nil {
 			return nil, err

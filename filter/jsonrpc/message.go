@@ -84,7 +84,7 @@ var decodeOptions = []jsontext.Options{
 	jsontext.AllowInvalidUTF8(true),
 }
 
-var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(nil) }}
+var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
 
 func getDecoder(b []byte) *jsontext.Decoder {
 	d := decoders.Get().(*jsontext.Decoder)
@@ -93,7 +93,7 @@ func getDecoder(b []byte) *jsontext.Decoder {
 }
 
 func putDecoder(d *jsontext.Decoder) {
-	d.Reset(nil)
+	d.Reset(new(bytes.Buffer)) // drop the reference to the frame
 	decoders.Put(d)
 }
 

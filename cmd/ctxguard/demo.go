@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/demo"
+	"github.com/ctxguard/ctxguard/demo/kb"
+	"github.com/ctxguard/ctxguard/store"
+	"github.com/ctxguard/ctxguard/store/bolt"
+)
+
+type demoCmd struct {
+	Run   demoRunCmd   `cmd:"" default:"1" help:"Run the demo (the default)."`
+	Serve demoServeCmd `cmd:"" help:"Serve the bundled knowledge base over MCP stdio (the demo's server; also handy for trying the filter by hand)."`
+}
+
+type demoRunCmd struct{}
+
+func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("demo: cannot find the ctxguard binary: %w", err)
+	}
+	dir := g.DataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "ctxguard-demo-"); err != nil {
+			return err
+		}
+	}
+	out := g.stdout
+	fmt.Fprintf(out, "ctxguard demo\n\n")
+	fmt.Fprintf(out, "A knowledge-base MCP server (ctxguard demo serve) runs behind the filter:\n")
+	fmt.Fprintf(out, "  ctxguard wrap --data-dir %s --name demo-kb -- ctxguard demo serve\n", dir)
+	fmt.Fprintf(out, "and a scripted MCP client (the official Go SDK) lists and reads every document and searches the knowledge base.\n\n")
+
+	cmd := exec.CommandContext(ctx, exe, "--data-dir", dir, "--log-level", "warn", "wrap", "--name", "demo-kb", "--", exe, "demo", "serve")
+	cmd.Stderr = g.stderr
+	start := time.Now()
+	tr, err := demo.RunSession(ctx, &mcp.CommandTransport{Command: cmd})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Session with %q: %d resources listed, %d read, %d tool calls, in %s.\n\n",
+		tr.Server, tr.Resources, tr.Reads, tr.Calls, time.Since(start).Round(time.Millisecond))
+
+	db, err := bolt.Open(dir, bolt.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var recs []*ctxguard.Record
+	if err := db.ScanRecords(ctx, store.RecordQuery{}, func(r *ctxguard.Record) error { recs = append(recs, r); return nil }); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "What the filter observed (%d items, each recorded before it was forwarded):\n\n", len(recs))
+	if err := demo.PrintRecords(out, recs); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nThe records, as a SIEM would take them:\n  ctxguard audit export --data-dir %s --format jsonl\n", dir)
+	return nil
+}
+
+type demoServeCmd struct {
+	Dir       string `name:"dir" type:"existingdir" placeholder:"DIR" help:"Serve the files of DIR instead of the bundled documents."`
+	URIPrefix string `name:"uri-prefix" default:"kb://northwind/" help:"Prefix of the resources' URIs."`
+}
+
+func (c *demoServeCmd) Run(ctx context.Context) error {
+	var fsys fs.FS = kb.Docs
+	if c.Dir != "" {
+		fsys = os.DirFS(c.Dir)
+	}
+	s, err := demo.NewServer(fsys, c.URIPrefix)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx, &mcp.StdioTransport{})
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/stdio"
+	"github.com/ctxguard/ctxguard/store"
+	"github.com/ctxguard/ctxguard/store/bolt"
+)
+
+type wrapCmd struct {
+	Name            string        `name:"name" placeholder:"SERVER" help:"Name of the server in the records. Default: the command's name (for npx, node, uvx and python: its first argument)."`
+	Durability      string        `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed (in the OS cache: survives a crash of ctxguard, not a power loss)."`
+	MaxMessageBytes int           `name:"max-message-bytes" placeholder:"N" help:"Largest JSON-RPC message either way (default 64 MiB). A larger response is withheld and its request answered with an error."`
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" placeholder:"DURATION" help:"How long the server has to exit after the client leaves, before SIGTERM and then SIGKILL (default 5s)."`
+	Command         []string      `arg:"" passthrough:"" name:"command" help:"The server's command line, after --."`
+}
+
+func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
+	cmdline := c.Command
+	if len(cmdline) > 0 && cmdline[0] == "--" {
+		cmdline = cmdline[1:]
+	}
+	if len(cmdline) == 0 {
+		return exitCode{2, "wrap: no server command; usage: ctxguard wrap [flags] -- CMD [ARGS...]"}
+	}
+	dir, err := g.dataDir()
+	if err != nil {
+		return err
+	}
+	durability, err := store.ParseDurability(firstNonEmpty(c.Durability, g.cfg.Store.Durability))
+	if err != nil {
+		return err
+	}
+	db, err := bolt.Open(dir, bolt.Options{Durability: durability})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	log := g.logger(true)
+	f, err := filter.New(filter.Options{Records: db, Logger: log})
+	if err != nil {
+		return err
+	}
+	name := c.Name
+	if name == "" {
+		name = serverName(cmdline)
+	}
+	sess := filter.NewSession(name, "stdio", newSessionID())
+	sess.MaxPending = g.cfg.Filter.MaxPending
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	res, err := stdio.Run(ctx, stdio.Options{
+		Command:         cmdline,
+		Filter:          f,
+		Session:         sess,
+		Stdin:           g.stdin,
+		Stdout:          g.stdout,
+		Stderr:          g.stderr,
+		Signals:         sigs,
+		MaxFrame:        firstPositive(c.MaxMessageBytes, g.cfg.Filter.MaxMessageBytes),
+		ShutdownTimeout: firstPositive(c.ShutdownTimeout, g.cfg.Filter.ShutdownTimeout.Duration),
+		Logger:          log,
+	})
+	if err != nil {
+		return exitCode{127, err.Error()}
+	}
+	if res.ServerExited {
+		code := res.ExitCode
+		if code == 0 && res.Unanswered > 0 {
+			code = 1
+		}
+		return exitCode{code, fmt.Sprintf("wrap: the server %q exited (exit code %d) while the client was connected; %d pending request(s) answered with an error",
+			name, res.ExitCode, res.Unanswered)}
+	}
+	if res.ExitCode != 0 {
+		return exitCode{res.ExitCode, ""}
+	}
+	return nil
+}
+
+// serverName names a server after its command: "npx -y @scope/server-x"
+// is "@scope/server-x", not "npx".
+func serverName(cmdline []string) string {
+	name := filepath.Base(cmdline[0])
+	switch strings.TrimSuffix(name, ".exe") {
+	case "npx", "node", "uvx", "uv", "python", "python3", "deno", "bun", "bunx", "pipx", "go":
+		for _, a := range cmdline[1:] {
+			if !strings.HasPrefix(a, "-") && a != "run" {
+				return a
+			}
+		}
+	}
+	return name
+}
+
+func newSessionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func firstPositive[T int | time.Duration](v ...T) T {
+	for _, x := range v {
+		if x > 0 {
+			return x
+		}
+	}
+	return 0
+}

@@ -1,0 +1,67 @@
+// Package config reads ctxguard's TOML configuration file. The field
+// comments here are the user documentation of each setting; example.toml
+// shows them all.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file. Every setting has a default, and a
+// command-line flag, where there is one, wins over the file.
+type Config struct {
+	Store  Store  `toml:"store"`
+	Filter Filter `toml:"filter"`
+}
+
+// Store configures the data directory's database.
+type Store struct {
+	// Durability is "strict" (default: every record is on disk, fsynced,
+	// before the content it describes is forwarded) or "relaxed" (records
+	// are in the OS cache before forwarding: a crash of ctxguard loses
+	// nothing, a power loss may lose the last moments).
+	Durability string `toml:"durability"`
+}
+
+// Filter configures the inline filter.
+type Filter struct {
+	// MaxMessageBytes bounds one JSON-RPC message each way (default 64 MiB).
+	// A larger response is withheld and its request answered with an error.
+	MaxMessageBytes int `toml:"max_message_bytes"`
+	// MaxPending bounds the unanswered requests of one session (default
+	// 10000); requests beyond it are refused with an error.
+	MaxPending int `toml:"max_pending"`
+	// ShutdownTimeout is how long a wrapped server has to exit after the
+	// client leaves, before SIGTERM and then SIGKILL (default "5s").
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Load reads the file at path. An empty path yields the defaults. Unknown
+// keys are an error, so that a typo does not silently leave a default in
+// place.
+func Load(path string) (*Config, error) {
+	c := &Config{}
+	if path == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	md, err := toml.Decode(string(b), c)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config: %s: unknown setting %s", path, strings.Join(keys, ", "))
+	}
+	return c, nil
+}
