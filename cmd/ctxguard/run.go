@@ -104,7 +104,7 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "ctxguard: %v\n", err)
-		if pe := (*kong.ParseError)(nil); errors.As(err, &pe) {
+		if pe := (*kong.ParseError)(nil); errors.As(err, &pe) && kctx != nil {
 			fmt.Fprintf(m.Stderr, "Run \"ctxguard %s --help\" for usage.\n", strings.TrimSpace(strings.TrimPrefix(kctx.Command(), "<command>")))
 		}
 		return 2
