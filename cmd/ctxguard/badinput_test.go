@@ -161,7 +161,9 @@ func TestBadInputFromServer(t *testing.T) {
 				}
 			},
 			record: func(t *testing.T, recs []*ctxguard.Record) {
-				if !hasRecord(recs, func(r *ctxguard.Record) bool { return r.Kind == ctxguard.KindBlob && strings.Contains(r.Note, "base64") }) {
+				if !hasRecord(recs, func(r *ctxguard.Record) bool {
+					return r.Kind == ctxguard.KindBlob && strings.Contains(r.Note, "base64")
+				}) {
 					t.Errorf("no blob record noting bad base64")
 				}
 			},

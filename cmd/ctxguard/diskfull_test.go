@@ -37,8 +37,8 @@ func TestDiskFullFailsClosed(t *testing.T) {
 		c.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"resources/read","params":{"uri":"file:///kb/doc.md"}}`, i))
 		line := c.recv()
 		var m struct {
-			ID     json.RawMessage `json:"id"`
-			Result json.RawMessage `json:"result"`
+			ID     json.RawMessage     `json:"id"`
+			Result json.RawMessage     `json:"result"`
 			Error  *struct{ Code int } `json:"error"`
 		}
 		if err := json.Unmarshal([]byte(line), &m); err != nil {

@@ -28,8 +28,8 @@ import (
 )
 
 var (
-	buildFlags []string
-	binDir     string
+	buildFlags                            []string
+	binDir                                string
 	ctxguardBin, kbserverBin, scriptedBin string
 )
 
