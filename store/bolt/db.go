@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,6 +23,9 @@ type Options struct {
 	// LockTimeout bounds the wait for bbolt's own file lock, which only a
 	// foreign process (not ctxguard) could hold. Default 10s.
 	LockTimeout time.Duration
+	// Linger is how long the file stays open after a transaction when no
+	// other process waits for it. Default 10ms.
+	Linger time.Duration
 }
 
 // DB is the bbolt store in one data directory. It is safe for concurrent
@@ -32,6 +34,13 @@ type DB struct {
 	path string
 	opts Options
 	gate *gate
+
+	// mu serializes transactions in this process and guards the fields
+	// below. open is the bbolt handle while this process holds the gate.
+	mu       sync.Mutex
+	open     *bbolt.DB
+	lastUsed time.Time
+	idle     *time.Timer
 
 	commits   chan *commit
 	done      chan struct{}
@@ -49,6 +58,9 @@ var (
 func Open(dir string, opts Options) (*DB, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = 10 * time.Second
+	}
+	if opts.Linger == 0 {
+		opts.Linger = 10 * time.Millisecond
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
@@ -75,6 +87,9 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil
 	})
 	if err != nil {
+		db.mu.Lock()
+		db.release()
+		db.mu.Unlock()
 		g.close()
 		return nil, err
 	}
@@ -91,44 +106,84 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.done)
 		db.wg.Wait()
+		db.mu.Lock()
+		db.release()
+		db.mu.Unlock()
 		db.gate.close()
 	})
 	return nil
 }
 
-// update runs fn in a write transaction, holding the gate.
+// update runs fn in a write transaction.
 func (db *DB) update(fn func(*bbolt.Tx) error) error {
-	return db.with(false, func(b *bbolt.DB) error { return b.Update(fn) })
+	return db.with(func(b *bbolt.DB) error { return b.Update(fn) })
 }
 
-// view runs fn in a read transaction, holding the gate.
+// view runs fn in a read transaction.
 func (db *DB) view(fn func(*bbolt.Tx) error) error {
-	return db.with(true, func(b *bbolt.DB) error { return b.View(fn) })
+	return db.with(func(b *bbolt.DB) error { return b.View(fn) })
 }
 
-func (db *DB) with(readOnly bool, fn func(*bbolt.DB) error) error {
+// with runs fn with the file open, opening it (and taking the gate) first
+// if this process does not hold it.
+func (db *DB) with(fn func(*bbolt.DB) error) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.open == nil {
+		if err := db.acquire(); err != nil {
+			return err
+		}
+	}
+	err := fn(db.open)
+	db.lastUsed = time.Now()
+	if err != nil || db.gate.contended() {
+		// After a failure, start again from the file; when another
+		// process waits, let it in now.
+		db.release()
+		return err
+	}
+	if db.idle == nil {
+		db.idle = time.AfterFunc(db.opts.Linger, db.releaseIfIdle)
+	} else {
+		db.idle.Reset(db.opts.Linger)
+	}
+	return nil
+}
+
+func (db *DB) acquire() error {
 	if err := db.gate.lock(); err != nil {
 		return err
 	}
-	defer db.gate.unlock()
-	if readOnly {
-		if _, err := os.Stat(db.path); errors.Is(err, os.ErrNotExist) {
-			readOnly = false // let Open create it
-		}
-	}
 	b, err := bbolt.Open(db.path, 0o600, &bbolt.Options{
-		Timeout:  db.opts.LockTimeout,
-		NoSync:   db.opts.Durability == store.Relaxed,
-		ReadOnly: readOnly,
+		Timeout: db.opts.LockTimeout,
+		NoSync:  db.opts.Durability == store.Relaxed,
 	})
 	if err != nil {
+		db.gate.unlock()
 		return fmt.Errorf("store: open %s: %w", db.path, err)
 	}
-	err = fn(b)
-	if cerr := b.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("store: close %s: %w", db.path, cerr)
+	db.open = b
+	return nil
+}
+
+// release closes the file and lets go of the gate. db.mu is held.
+func (db *DB) release() {
+	if db.open == nil {
+		return
 	}
-	return err
+	_ = db.open.Close()
+	db.open = nil
+	db.gate.unlock()
+}
+
+func (db *DB) releaseIfIdle() {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.open != nil && time.Since(db.lastUsed) >= db.opts.Linger {
+		db.release()
+	} else if db.open != nil {
+		db.idle.Reset(db.opts.Linger - time.Since(db.lastUsed))
+	}
 }
 
 var _ store.Records = (*DB)(nil)

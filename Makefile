@@ -1,0 +1,56 @@
+# ctxguard — run `make help` for the targets.
+
+GO        ?= go
+BIN       := bin/ctxguard
+PKGS      := ./...
+FUZZTIME  ?= 30s
+NODE_DIR  := tools/node
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/ctxguard.
+	$(GO) build -o $(BIN) ./cmd/ctxguard
+
+.PHONY: demo
+demo: build ## Run the demo: a bundled knowledge base behind the filter, read by a scripted client.
+	./$(BIN) demo
+
+.PHONY: deps
+deps: $(NODE_DIR)/node_modules/.installed ## Install the npm MCP peers the tests use (into tools/node).
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: lint
+lint: ## gofmt and go vet.
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+.PHONY: test
+test: deps lint ## All tests, with the race detector (installs the npm peers first).
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+.PHONY: bench
+bench: build ## Benchmarks: the filter's hot path and the relay side by side with a direct connection.
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./cmd/ctxguard-bench
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+.PHONY: clean
+clean: ## Remove built files.
+	rm -rf bin

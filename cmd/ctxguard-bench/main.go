@@ -1,0 +1,298 @@
+// Command ctxguard-bench measures what the stdio filter adds: the latency of
+// a resources/read round trip and the throughput of concurrent reads through
+// `ctxguard wrap`, side by side with the same server reached directly, in one
+// run, for strict and relaxed durability. It also reports the filter's peak
+// RSS and the disk's own fsync latency, so the strict figures can be read
+// against it. `make bench` runs it.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+var (
+	requests    = flag.Int("n", 400, "sequential reads per size and mode, for latency")
+	rounds      = flag.Int("rounds", 4, "interleaved rounds the sequential reads are split into, so drift hits every mode alike")
+	concurrency = flag.Int("c", 16, "requests in flight in the throughput run")
+	duration    = flag.Duration("d", 4*time.Second, "length of each throughput run")
+	keep        = flag.Bool("keep", false, "keep the temporary directory")
+)
+
+type mode struct {
+	name string
+	args []string // ctxguard wrap flags; nil: direct
+}
+
+var modes = []mode{
+	{"direct", nil},
+	{"strict", []string{"--durability", "strict"}},
+	{"relaxed", []string{"--durability", "relaxed"}},
+}
+
+var sizes = []struct {
+	name string
+	n    int
+}{{"1KB", 1 << 10}, {"64KB", 64 << 10}, {"1MB", 1 << 20}}
+
+func main() {
+	flag.Parse()
+	tmp, err := os.MkdirTemp("", "ctxguard-bench-")
+	check(err)
+	if !*keep {
+		defer os.RemoveAll(tmp)
+	}
+	bin := filepath.Join(tmp, "bin")
+	build(filepath.Join(bin, "ctxguard"), "./cmd/ctxguard")
+	build(filepath.Join(bin, "kbserver"), "./cmd/ctxguard/testdata/kbserver")
+	docs := filepath.Join(tmp, "docs")
+	check(os.MkdirAll(docs, 0o755))
+	for _, s := range sizes {
+		check(os.WriteFile(filepath.Join(docs, s.name+".md"), document(s.n), 0o644))
+	}
+	b := &bench{tmp: tmp, bin: bin, docs: docs}
+
+	fmt.Printf("ctxguard-bench: %d cores, GOMAXPROCS default, %s\n\n", nproc(), time.Now().Format(time.RFC3339))
+	p50, p99 := fsyncLatency(tmp)
+	fmt.Printf("Disk: fdatasync of a 4 KiB write in the data directory: p50 %s, p99 %s\n\n", us(p50), us(p99))
+
+	fmt.Printf("Latency of one resources/read round trip (%d sequential reads per cell, %d interleaved rounds)\n\n", *requests, *rounds)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\tmode\tp50\tp99\tadded p50\tadded p99\tp50 ratio\tp99 ratio\t")
+	for _, s := range sizes {
+		lat := map[string][]time.Duration{}
+		for range *rounds {
+			for _, m := range modes {
+				lat[m.name] = append(lat[m.name], b.sequential(m, s.name, *requests / *rounds)...)
+			}
+		}
+		d50, d99 := pct(lat["direct"], 50), pct(lat["direct"], 99)
+		for _, m := range modes {
+			q50, q99 := pct(lat[m.name], 50), pct(lat[m.name], 99)
+			if m.args == nil {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\t\t\t\n", s.name, m.name, us(q50), us(q99))
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2fx\t%.2fx\t\n", s.name, m.name, us(q50), us(q99),
+				us(q50-d50), us(q99-d99), float64(q50)/float64(d50), float64(q99)/float64(d99))
+		}
+	}
+	tw.Flush()
+
+	fmt.Printf("\nThroughput with %d concurrent reads (%s per run)\n\n", *concurrency, *duration)
+	tw = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\tmode\treads/s\tMB/s\tvs direct\tfilter peak RSS\t")
+	for _, s := range sizes[1:] {
+		var direct float64
+		for _, m := range modes {
+			rps, rss := b.throughput(m, s.name)
+			if m.args == nil {
+				direct = rps
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t\t\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%.1f MB\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, float64(rss)/1e6)
+		}
+	}
+	tw.Flush()
+}
+
+type bench struct{ tmp, bin, docs string }
+
+// session is one client connection: a process (the server, or ctxguard in
+// front of it) spoken to with raw JSON-RPC lines.
+type session struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	wrap bool
+}
+
+func (b *bench) start(m mode) *session {
+	server := []string{filepath.Join(b.bin, "kbserver"), "-dir", b.docs}
+	var cmd *exec.Cmd
+	if m.args == nil {
+		cmd = exec.Command(server[0], server[1:]...)
+	} else {
+		data, err := os.MkdirTemp(b.tmp, "data-")
+		check(err)
+		args := append([]string{"--data-dir", data, "--log-level", "warn", "wrap", "--name", "bench"}, m.args...)
+		cmd = exec.Command(filepath.Join(b.bin, "ctxguard"), append(append(args, "--"), server...)...)
+	}
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	check(err)
+	out, err := cmd.StdoutPipe()
+	check(err)
+	check(cmd.Start())
+	s := &session{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 4<<20), wrap: m.args != nil}
+	s.send(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"ctxguard-bench","version":"1"}}}`)
+	s.recv()
+	s.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	return s
+}
+
+func (s *session) send(line string) {
+	_, err := io.WriteString(s.in, line+"\n")
+	check(err)
+}
+
+func (s *session) recv() []byte {
+	l, err := s.out.ReadSlice('\n')
+	for err == bufio.ErrBufferFull {
+		var more []byte
+		more, err = s.out.ReadSlice('\n')
+		l = append(slices.Clone(l), more...)
+	}
+	check(err)
+	return l
+}
+
+func (s *session) close() {
+	s.in.Close()
+	s.cmd.Wait()
+}
+
+// peakRSS returns the peak resident set of the filter process, or 0.
+func (s *session) peakRSS() int64 {
+	if !s.wrap {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func readReq(id int, doc string) string {
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"resources/read","params":{"uri":"file:///kb/%s.md"}}`, id, doc)
+}
+
+func (b *bench) sequential(m mode, doc string, n int) []time.Duration {
+	s := b.start(m)
+	defer s.close()
+	for i := range 20 { // warm up
+		s.send(readReq(1000000+i, doc))
+		s.recv()
+	}
+	out := make([]time.Duration, n)
+	for i := range n {
+		t := time.Now()
+		s.send(readReq(i+1, doc))
+		s.recv()
+		out[i] = time.Since(t)
+	}
+	return out
+}
+
+// throughput keeps c reads in flight for the run's duration and returns
+// reads per second and the filter's peak RSS.
+func (b *bench) throughput(m mode, doc string) (float64, int64) {
+	s := b.start(m)
+	defer s.close()
+	slots := make(chan struct{}, *concurrency)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	sent := 0
+	go func() {
+		defer wg.Done()
+		for i := 1; ; i++ {
+			select {
+			case slots <- struct{}{}:
+			case <-stop:
+				return
+			}
+			s.send(readReq(i, doc))
+			sent++
+		}
+	}()
+	start := time.Now()
+	done := 0
+	for time.Since(start) < *duration {
+		s.recv()
+		<-slots
+		done++
+	}
+	elapsed := time.Since(start)
+	close(stop)
+	wg.Wait()
+	rss := s.peakRSS()
+	for range sent - done { // drain what is still in flight
+		s.recv()
+	}
+	return float64(done) / elapsed.Seconds(), rss
+}
+
+func fsyncLatency(dir string) (p50, p99 time.Duration) {
+	f, err := os.Create(filepath.Join(dir, "fsync-probe"))
+	check(err)
+	defer f.Close()
+	buf := make([]byte, 4096)
+	var d []time.Duration
+	for i := range 300 {
+		_, err := f.WriteAt(buf, int64(i%16)*4096)
+		check(err)
+		t := time.Now()
+		check(syscall.Fdatasync(int(f.Fd())))
+		d = append(d, time.Since(t))
+	}
+	return pct(d, 50), pct(d, 99)
+}
+
+// document returns n bytes of plausible Markdown.
+func document(n int) []byte {
+	line := "Invoices from approved vendors are paid on net-30 terms; see the finance portal — Übersicht.\n"
+	var b strings.Builder
+	b.WriteString("# Benchmark document\n\n")
+	for b.Len() < n {
+		b.WriteString(line)
+	}
+	return []byte(b.String()[:n])
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))]
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+
+func nproc() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+func build(out, pkg string) {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Stderr = os.Stderr
+	check(cmd.Run())
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ctxguard-bench:", err)
+		os.Exit(1)
+	}
+}
