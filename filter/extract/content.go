@@ -70,7 +70,11 @@ func (r *reader) contentBlock(c *node, path string) {
 	if c.kind != '{' {
 		return
 	}
-	switch r.tree.str(c.get("type")) {
+	// A type that clients could read differently (a duplicate, or a
+	// case variant a case-insensitive decoder takes) falls to the default:
+	// every string of the block.
+	typ, _ := r.tree.only(c, "type")
+	switch typ {
 	case "text":
 		r.textItem(c, path, "text", ctxguard.KindText)
 	case "image":
@@ -112,6 +116,12 @@ func (r *reader) resourceContents(c *node, path string) {
 	}
 	uri := r.tree.str(c.get("uri"))
 	mimeType := r.tree.str(c.get("mimeType"))
+	// The blob is text when any reading of its type says so: a
+	// case-insensitive decoder may take a "MimeType" the others ignore.
+	textual := Textual(mimeType)
+	for _, m := range c.all("mimeType") {
+		textual = textual || Textual(r.tree.str(m))
+	}
 	r.eachAll(c, path, "text", func(v *node, p string) {
 		if v.kind != '"' {
 			return
@@ -124,7 +134,7 @@ func (r *reader) resourceContents(c *node, path string) {
 			return
 		}
 		b, note := r.decodeBlob(v)
-		binary := !(Textual(mimeType) && utf8.Valid(b))
+		binary := !(textual && utf8.Valid(b))
 		r.add(ctxguard.Item{Kind: ctxguard.KindBlob, Path: p, URI: uri, MIMEType: mimeType, Content: b, Binary: binary, Note: note}, v)
 	})
 }
@@ -158,6 +168,9 @@ func (r *reader) decodeBlob(v *node) ([]byte, string) {
 	if len(clean)%4 == 1 {
 		clean = clean[:len(clean)-1] // a lone trailing sextet carries no byte
 	}
+	// Unpadded input decodes to more bytes than StdEncoding.DecodedLen
+	// allows for.
+	out = make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
 	n, err = base64.RawStdEncoding.Decode(out, clean)
 	if err != nil {
 		// Cannot happen for a cleaned input, but never lose the item:

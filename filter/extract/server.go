@@ -13,6 +13,12 @@ func sampling(r *reader, params *node) {
 		r.messageContent(m, p)
 	})
 	r.textItem(params, r.path, "systemPrompt", ctxguard.KindSampling)
+	// Sampling with tools (2025-11-25) hands the client's model the tool
+	// definitions too. They are the server's words to the model, not its
+	// tools/list, so they are sampling items.
+	r.eachElem(params, r.path, "tools", func(t *node, p string) {
+		r.definition(t, p, ctxguard.KindSampling, "name")
+	})
 }
 
 func elicitation(r *reader, params *node) {
@@ -45,7 +51,10 @@ func (r *reader) inputRequests(res *node) {
 		}
 		for _, mem := range m.members {
 			req := mem.value
-			read := paramReaders[r.tree.str(req.get("method"))]
+			// A method clients could read differently is read as unknown:
+			// all of its strings.
+			method, _ := r.tree.only(req, "method")
+			read := paramReaders[method]
 			if read == nil {
 				read = func(r *reader, n *node) { otherStrings(r, n) }
 			}

@@ -156,6 +156,30 @@ func (n *node) get(name string) *node {
 	return nil
 }
 
+// only returns the one string value of every member of n named name,
+// ignoring case, and whether there was exactly one: false when the members
+// disagree, when one of them is not a string, or when there is none. It is
+// used for discriminators (a content block's type, a request's method),
+// which decide what else is read.
+func (t *tree) only(n *node, name string) (string, bool) {
+	vs := n.all(name)
+	if len(vs) == 0 {
+		return "", false
+	}
+	for _, v := range vs {
+		if v.kind != '"' {
+			return "", false
+		}
+	}
+	s := t.str(vs[0])
+	for _, v := range vs[1:] {
+		if t.str(v) != s {
+			return "", false
+		}
+	}
+	return s, true
+}
+
 // text decodes a string node. A note reports replaced invalid UTF-8.
 func (t *tree) text(n *node) (b []byte, note string) {
 	if n == nil || n.kind != '"' {

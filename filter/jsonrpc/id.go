@@ -25,26 +25,32 @@ func IDKey(raw []byte) (key string, ok bool) {
 		}
 		return "s" + string(s), true
 	case c == '-' || (c >= '0' && c <= '9'):
+		// A number must be exactly one valid JSON number: RecoverID's
+		// guesses come from a regular expression, and a caller writes the
+		// raw id back into an error response when ok is true.
+		if !isDigit(raw[len(raw)-1]) || !jsontext.Value(raw).IsValid() {
+			return "", false
+		}
 		return "n" + canonicalNumber(string(raw)), true
 	}
 	return "", false
 }
 
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// canonicalNumber keys a valid JSON number by the float64 it reads as: the
+// TypeScript SDK compares ids as JavaScript numbers, and the Go SDK decodes
+// them through float64 too, so 9007199254740993 and 9007199254740992 are the
+// same id to both. Integers a float64 holds exactly take the fast path.
 func canonicalNumber(s string) string {
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil && -1<<53 <= i && i <= 1<<53 {
 		return strconv.FormatInt(i, 10)
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil && !isRangeError(err) {
-		return s
-	}
+	// s is a valid number, so the only possible error is a range error,
+	// with f then ±Inf.
+	f, _ := strconv.ParseFloat(s, 64)
 	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-func isRangeError(err error) bool {
-	ne, ok := err.(*strconv.NumError)
-	return ok && ne.Err == strconv.ErrRange
 }

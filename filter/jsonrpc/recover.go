@@ -11,7 +11,9 @@ import (
 // answer is a guess a caller must confirm, for example by finding a pending
 // request with that id; it is only ever used to send that request an error.
 func RecoverID(head, tail []byte) (id []byte, ok bool) {
-	if m, _ := parsePrefix(head); m.ID.Present() {
+	// A number that runs to the very end of head may have been cut there
+	// ("id":12 of "id":123); only the tail can tell.
+	if m, _ := parsePrefix(head); m.ID.Present() && !(m.ID.End == len(head) && head[m.ID.Start] != '"') {
 		return bytes.Clone(m.ID.Of(head)), true
 	}
 	all := tailID.FindAllSubmatchIndex(tail, -1)
