@@ -7,43 +7,44 @@ import (
 	"unicode/utf8"
 
 	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
-func resourcesRead(r *reader, res *node) {
-	r.eachElem(res, r.path, "contents", func(c *node, p string) {
+func resourcesRead(r *reader, res node) {
+	r.eachElem(res, r.path, "contents", func(c node, p string) {
 		r.resourceContents(c, p)
 	})
 	r.inputRequests(res)
 }
 
-func toolsCall(r *reader, res *node) {
-	r.eachElem(res, r.path, "content", func(c *node, p string) {
+func toolsCall(r *reader, res node) {
+	r.eachElem(res, r.path, "content", func(c node, p string) {
 		r.contentBlock(c, p)
 	})
-	r.eachAll(res, r.path, "structuredContent", func(s *node, p string) {
+	r.eachAll(res, r.path, "structuredContent", func(s node, p string) {
 		b, note := r.tree.strings(s, nil)
 		r.add(ctxguard.Item{Kind: ctxguard.KindStructured, Path: p, Content: b, Note: note}, s)
 	})
 	// Results of the 2024-11-05 revision's tools/call may also carry a
 	// toolResult member; read any other strings the schema does not name.
-	r.eachAll(res, r.path, "toolResult", func(s *node, p string) {
+	r.eachAll(res, r.path, "toolResult", func(s node, p string) {
 		b, note := r.tree.strings(s, nil)
 		r.add(ctxguard.Item{Kind: ctxguard.KindStructured, Path: p, Content: b, Note: note}, s)
 	})
 	r.inputRequests(res)
 }
 
-func promptsGet(r *reader, res *node) {
+func promptsGet(r *reader, res node) {
 	r.textItem(res, r.path, "description", ctxguard.KindDescription)
-	r.eachElem(res, r.path, "messages", func(m *node, p string) {
+	r.eachElem(res, r.path, "messages", func(m node, p string) {
 		r.messageContent(m, p)
 	})
 	r.inputRequests(res)
 }
 
-func completion(r *reader, res *node) {
-	r.eachAll(res, r.path, "completion", func(c *node, p string) {
-		r.eachAll(c, p, "values", func(v *node, vp string) {
+func completion(r *reader, res node) {
+	r.eachAll(res, r.path, "completion", func(c node, p string) {
+		r.eachAll(c, p, "values", func(v node, vp string) {
 			b, note := r.tree.strings(v, nil)
 			r.add(ctxguard.Item{Kind: ctxguard.KindCompletion, Path: vp, Content: b, Note: note}, v)
 		})
@@ -52,11 +53,13 @@ func completion(r *reader, res *node) {
 
 // messageContent reads the content of a prompt or sampling message: one
 // content block, or (in sampling from 2025-11-25) an array of them.
-func (r *reader) messageContent(m *node, path string) {
-	r.eachAll(m, path, "content", func(c *node, p string) {
-		if c.kind == '[' {
-			for i, e := range c.elems {
+func (r *reader) messageContent(m node, path string) {
+	r.eachAll(m, path, "content", func(c node, p string) {
+		if r.tree.Kind(c) == jsontree.Array {
+			i := 0
+			for e := range r.tree.Children(c) {
 				r.contentBlock(e, at(p, i))
+				i++
 			}
 			return
 		}
@@ -66,8 +69,8 @@ func (r *reader) messageContent(m *node, path string) {
 
 // contentBlock reads one content block of any of the five types. A block of
 // an unknown type yields all of its strings.
-func (r *reader) contentBlock(c *node, path string) {
-	if c.kind != '{' {
+func (r *reader) contentBlock(c node, path string) {
+	if r.tree.Kind(c) != jsontree.Object {
 		return
 	}
 	// A type that clients could read differently (a duplicate, or a
@@ -84,7 +87,7 @@ func (r *reader) contentBlock(c *node, path string) {
 	case "resource_link":
 		r.definition(c, path, ctxguard.KindResourceLink, "name")
 	case "resource":
-		r.eachAll(c, path, "resource", func(res *node, p string) {
+		r.eachAll(c, path, "resource", func(res node, p string) {
 			r.resourceContents(res, p)
 		})
 	default:
@@ -95,10 +98,10 @@ func (r *reader) contentBlock(c *node, path string) {
 	}
 }
 
-func (r *reader) mediaItem(c *node, path string, kind ctxguard.ItemKind) {
-	mimeType := r.tree.str(c.get("mimeType"))
-	r.eachAll(c, path, "data", func(v *node, p string) {
-		if v.kind != '"' {
+func (r *reader) mediaItem(c node, path string, kind ctxguard.ItemKind) {
+	mimeType := r.tree.str(r.tree.get(c, "mimeType"))
+	r.eachAll(c, path, "data", func(v node, p string) {
+		if r.tree.Kind(v) != jsontree.String {
 			return
 		}
 		b, note := r.decodeBlob(v)
@@ -110,27 +113,27 @@ func (r *reader) mediaItem(c *node, path string, kind ctxguard.ItemKind) {
 // an embedded resource). Blobs of a textual or unknown MIME type are decoded
 // and treated as text when they are valid UTF-8: a server may send a plain
 // text document as a blob, and the model reads it as text all the same.
-func (r *reader) resourceContents(c *node, path string) {
-	if c.kind != '{' {
+func (r *reader) resourceContents(c node, path string) {
+	if r.tree.Kind(c) != jsontree.Object {
 		return
 	}
-	uri := r.tree.str(c.get("uri"))
-	mimeType := r.tree.str(c.get("mimeType"))
+	uri := r.tree.str(r.tree.get(c, "uri"))
+	mimeType := r.tree.str(r.tree.get(c, "mimeType"))
 	// The blob is text when any reading of its type says so: a
 	// case-insensitive decoder may take a "MimeType" the others ignore.
 	textual := Textual(mimeType)
-	for _, m := range c.all("mimeType") {
+	for m := range r.tree.All(c, "mimeType") {
 		textual = textual || Textual(r.tree.str(m))
 	}
-	r.eachAll(c, path, "text", func(v *node, p string) {
-		if v.kind != '"' {
+	r.eachAll(c, path, "text", func(v node, p string) {
+		if r.tree.Kind(v) != jsontree.String {
 			return
 		}
 		b, note := r.tree.text(v)
 		r.add(ctxguard.Item{Kind: ctxguard.KindText, Path: p, URI: uri, MIMEType: mimeType, Content: b, Note: note}, v)
 	})
-	r.eachAll(c, path, "blob", func(v *node, p string) {
-		if v.kind != '"' {
+	r.eachAll(c, path, "blob", func(v node, p string) {
+		if r.tree.Kind(v) != jsontree.String {
 			return
 		}
 		b, note := r.decodeBlob(v)
@@ -144,7 +147,7 @@ func (r *reader) resourceContents(c *node, path string) {
 // (whitespace and characters outside the alphabet ignored, URL-safe letters
 // accepted, padding optional), because that is what a JavaScript client
 // would hand the model.
-func (r *reader) decodeBlob(v *node) ([]byte, string) {
+func (r *reader) decodeBlob(v node) ([]byte, string) {
 	s, note := r.tree.text(v)
 	if note != "" {
 		note = "blob: " + note

@@ -2,6 +2,7 @@ package extract
 
 import (
 	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
 // Definitions (tools, resources, templates, prompts) are rendered as lines
@@ -9,34 +10,34 @@ import (
 // The rendering is what is hashed and scanned: a change in any description,
 // title or schema string changes the hash and shows up as a one-line diff.
 
-func toolsList(r *reader, res *node) {
-	r.eachElem(res, r.path, "tools", func(t *node, p string) {
+func toolsList(r *reader, res node) {
+	r.eachElem(res, r.path, "tools", func(t node, p string) {
 		r.definition(t, p, ctxguard.KindTool, "name")
 	})
 }
 
-func resourcesList(r *reader, res *node) {
-	r.eachElem(res, r.path, "resources", func(d *node, p string) {
+func resourcesList(r *reader, res node) {
+	r.eachElem(res, r.path, "resources", func(d node, p string) {
 		r.definition(d, p, ctxguard.KindResource, "name")
 	})
 }
 
-func templatesList(r *reader, res *node) {
-	r.eachElem(res, r.path, "resourceTemplates", func(d *node, p string) {
+func templatesList(r *reader, res node) {
+	r.eachElem(res, r.path, "resourceTemplates", func(d node, p string) {
 		r.definition(d, p, ctxguard.KindTemplate, "name")
 	})
 }
 
-func promptsList(r *reader, res *node) {
-	r.eachElem(res, r.path, "prompts", func(d *node, p string) {
+func promptsList(r *reader, res node) {
+	r.eachElem(res, r.path, "prompts", func(d node, p string) {
 		r.definition(d, p, ctxguard.KindPrompt, "name")
 	})
 }
 
 // definition adds one item for a definition object: every string in it but
 // _meta, each on a line prefixed by its path relative to the object.
-func (r *reader) definition(d *node, path string, kind ctxguard.ItemKind, nameField string) {
-	if d.kind != '{' {
+func (r *reader) definition(d node, path string, kind ctxguard.ItemKind, nameField string) {
+	if r.tree.Kind(d) != jsontree.Object {
 		return
 	}
 	var buf []byte
@@ -45,36 +46,37 @@ func (r *reader) definition(d *node, path string, kind ctxguard.ItemKind, nameFi
 	it := ctxguard.Item{
 		Kind:     kind,
 		Path:     path,
-		Name:     r.tree.str(d.get(nameField)),
-		URI:      firstNonEmpty(r.tree.str(d.get("uri")), r.tree.str(d.get("uriTemplate"))),
-		MIMEType: r.tree.str(d.get("mimeType")),
+		Name:     r.tree.str(r.tree.get(d, nameField)),
+		URI:      firstNonEmpty(r.tree.str(r.tree.get(d, "uri")), r.tree.str(r.tree.get(d, "uriTemplate"))),
+		MIMEType: r.tree.str(r.tree.get(d, "mimeType")),
 		Content:  buf,
 		Note:     note,
 	}
 	r.add(it, d)
 }
 
-func (r *reader) renderFields(n *node, prefix string, buf *[]byte, note *string) {
-	switch n.kind {
-	case '{':
-		for _, m := range n.members {
-			if m.name == "_meta" {
+func (r *reader) renderFields(n node, prefix string, buf *[]byte, note *string) {
+	switch r.tree.Kind(n) {
+	case jsontree.Object:
+		for c := range r.tree.Children(n) {
+			name := r.tree.Name(c)
+			if name == "_meta" {
 				continue
 			}
-			p := m.name
+			p := name
 			if prefix != "" {
-				p = prefix + "." + m.name
+				p = prefix + "." + name
 			}
-			if !plainName(m.name) {
-				r.line(buf, prefix+" (name)", []byte(m.name))
+			if !plainName(name) {
+				r.line(buf, prefix+" (name)", []byte(name))
 			}
-			r.renderFields(m.value, p, buf, note)
+			r.renderFields(c, p, buf, note)
 		}
-	case '[':
-		for _, e := range n.elems {
+	case jsontree.Array:
+		for e := range r.tree.Children(n) {
 			r.renderFields(e, prefix+"[]", buf, note)
 		}
-	case '"':
+	case jsontree.String:
 		b, nt := r.tree.text(n)
 		if *note == "" {
 			*note = nt

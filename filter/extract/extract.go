@@ -6,6 +6,7 @@ import (
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter/jsonrpc"
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
 // noContent lists the methods whose results and params carry nothing a
@@ -33,7 +34,7 @@ func Inspects(method string) bool { return !noContent[method] }
 
 // resultReaders read the result of a response, by the method of the request
 // it answers. A method not listed here is read by otherStrings.
-var resultReaders = map[string]func(*reader, *node){
+var resultReaders = map[string]func(*reader, node){
 	"initialize":               instructions,
 	"server/discover":          instructions,
 	"tools/list":               toolsList,
@@ -48,66 +49,75 @@ var resultReaders = map[string]func(*reader, *node){
 
 // paramReaders read the params of requests and notifications the server
 // sends to the client.
-var paramReaders = map[string]func(*reader, *node){
+var paramReaders = map[string]func(*reader, node){
 	"sampling/createMessage": sampling,
 	"elicitation/create":     elicitation,
 	"notifications/message":  logMessage,
 	"notifications/progress": progress,
 }
 
-// Message returns the items of one message of a frame. method is the method
-// the message answers (for a response, its request's method; "" when
-// unknown) or carries (for a request or notification). Items' spans index
-// frame; their paths are relative to the message.
+// Message returns the items of one message of a frame, as jsonrpc.Parse
+// located it. method is the method the message answers (for a response,
+// its request's method; "" when unknown) or carries (for a request or
+// notification). Items' spans index frame; their paths are relative to the
+// message.
 func Message(frame []byte, m jsonrpc.Message, method string) ([]ctxguard.Item, error) {
-	r := &reader{}
+	if m.Tree == nil {
+		var err error
+		if m, err = reparse(frame, m); err != nil {
+			return nil, err
+		}
+	}
+	r := &reader{tree: tree{m.Tree}}
 	switch m.Kind {
 	case jsonrpc.Response:
-		if m.Error.Present() {
-			t, err := parse(frame, m.Error.Start, m.Error.End)
-			if err != nil {
-				return nil, err
-			}
-			r.tree = t
-			errorItem(r, t.root)
+		if m.ErrorNode != none {
+			r.path = "/error"
+			errorItem(r, m.ErrorNode)
 		}
-		if m.Result.Present() && Inspects(method) {
-			t, err := parse(frame, m.Result.Start, m.Result.End)
-			if err != nil {
-				return nil, err
-			}
-			r.tree, r.path = t, "/result"
+		if m.ResultNode != none && Inspects(method) {
+			r.path = "/result"
 			if read := resultReaders[method]; read != nil {
-				read(r, t.root)
+				read(r, m.ResultNode)
 			} else {
-				otherStrings(r, t.root)
+				otherStrings(r, m.ResultNode)
 			}
 		}
 	case jsonrpc.Request, jsonrpc.Notification:
 		read := paramReaders[method]
-		if read == nil || !m.Params.Present() {
+		if read == nil || m.ParamsNode == none {
 			break
 		}
-		t, err := parse(frame, m.Params.Start, m.Params.End)
-		if err != nil {
-			return nil, err
-		}
-		r.tree, r.path = t, "/params"
-		read(r, t.root)
+		r.path = "/params"
+		read(r, m.ParamsNode)
 	}
 	return r.items, nil
 }
 
-// reader collects items from one tree. path is the JSON Pointer of the tree's
-// root in the message.
+// reparse finds m in a fresh parse of frame, for a Message built by hand.
+func reparse(frame []byte, m jsonrpc.Message) (jsonrpc.Message, error) {
+	f, err := jsonrpc.Parse(frame)
+	if err != nil {
+		return m, err
+	}
+	for _, fm := range f.Messages {
+		if fm.Span == m.Span {
+			return fm, nil
+		}
+	}
+	return m, jsonrpc.ErrNotJSONRPC
+}
+
+// reader collects items from one tree. path is the JSON Pointer of the value
+// being read in the message.
 type reader struct {
-	tree  *tree
+	tree  tree
 	path  string
 	items []ctxguard.Item
 }
 
-func (r *reader) add(it ctxguard.Item, n *node) {
-	it.Start, it.End = n.start, n.end
+func (r *reader) add(it ctxguard.Item, n node) {
+	it.Start, it.End = r.tree.Span(n)
 	r.items = append(r.items, it)
 }
 
@@ -131,33 +141,30 @@ func at(path string, steps ...any) string {
 
 // eachAll calls fn for every case-insensitive match of name in n, with its
 // pointer (using the member's own spelling).
-func (r *reader) eachAll(n *node, path, name string, fn func(v *node, path string)) {
-	if n == nil || n.kind != '{' {
-		return
-	}
-	for _, m := range n.members {
-		if strings.EqualFold(m.name, name) {
-			fn(m.value, at(path, m.name))
-		}
+func (r *reader) eachAll(n node, path, name string, fn func(v node, path string)) {
+	for v := range r.tree.All(n, name) {
+		fn(v, at(path, r.tree.Name(v)))
 	}
 }
 
 // eachElem calls fn for every element of every array member named name.
-func (r *reader) eachElem(n *node, path, name string, fn func(v *node, path string)) {
-	r.eachAll(n, path, name, func(arr *node, p string) {
-		if arr.kind != '[' {
+func (r *reader) eachElem(n node, path, name string, fn func(v node, path string)) {
+	r.eachAll(n, path, name, func(arr node, p string) {
+		if r.tree.Kind(arr) != jsontree.Array {
 			return
 		}
-		for i, e := range arr.elems {
+		i := 0
+		for e := range r.tree.Children(arr) {
 			fn(e, at(p, i))
+			i++
 		}
 	})
 }
 
 // textItem adds an item for every string member named name of n.
-func (r *reader) textItem(n *node, path, name string, kind ctxguard.ItemKind) {
-	r.eachAll(n, path, name, func(v *node, p string) {
-		if v.kind != '"' {
+func (r *reader) textItem(n node, path, name string, kind ctxguard.ItemKind) {
+	r.eachAll(n, path, name, func(v node, p string) {
+		if r.tree.Kind(v) != jsontree.String {
 			return
 		}
 		b, note := r.tree.text(v)
@@ -165,11 +172,11 @@ func (r *reader) textItem(n *node, path, name string, kind ctxguard.ItemKind) {
 	})
 }
 
-func instructions(r *reader, res *node) {
+func instructions(r *reader, res node) {
 	r.textItem(res, r.path, "instructions", ctxguard.KindInstructions)
 }
 
-func otherStrings(r *reader, res *node) {
+func otherStrings(r *reader, res node) {
 	b, note := r.tree.strings(res, nil)
 	if len(b) == 0 {
 		return
@@ -177,7 +184,7 @@ func otherStrings(r *reader, res *node) {
 	r.add(ctxguard.Item{Kind: ctxguard.KindOther, Path: r.path, Content: b, Note: note}, res)
 }
 
-func errorItem(r *reader, e *node) {
+func errorItem(r *reader, e node) {
 	b, note := r.tree.strings(e, nil)
 	if len(b) == 0 {
 		return

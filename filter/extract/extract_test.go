@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -425,6 +424,8 @@ func TestBlob(t *testing.T) {
 	}
 }
 
+// Frames nested deeper than the limit never reach extraction: the parser
+// refuses them (and the filter withholds a server's), without recursion.
 func TestTooDeep(t *testing.T) {
 	nest := func(n int) string { return strings.Repeat("[", n) + `"x"` + strings.Repeat("]", n) }
 	tests := []struct {
@@ -433,34 +434,32 @@ func TestTooDeep(t *testing.T) {
 		method  string
 		wantErr bool
 	}{
-		// The result is depth 0; n arrays put the string at depth n.
-		{name: "result at MaxDepth", frame: `{"jsonrpc":"2.0","id":1,"result":` + nest(MaxDepth) + `}`, method: "x"},
-		{name: "result past MaxDepth", frame: `{"jsonrpc":"2.0","id":1,"result":` + nest(MaxDepth+1) + `}`, method: "x", wantErr: true},
+		// The frame's object is one level of nesting; n arrays in the
+		// result make n+1.
+		{name: "at the limit", frame: `{"jsonrpc":"2.0","id":1,"result":` + nest(MaxDepth-1) + `}`, method: "x"},
+		{name: "past the limit", frame: `{"jsonrpc":"2.0","id":1,"result":` + nest(MaxDepth) + `}`, method: "x", wantErr: true},
 		{name: "deep in structuredContent", frame: `{"jsonrpc":"2.0","id":1,"result":{"structuredContent":` + nest(600) + `}}`, method: "tools/call", wantErr: true},
-		{name: "deep even for a method that is not read", frame: `{"jsonrpc":"2.0","id":1,"result":{"a":` + nest(600) + `}}`, method: "tools/list", wantErr: true},
-		{name: "deep in an error", frame: `{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m","data":` + nest(600) + `}}`, method: "ping", wantErr: true},
 		{name: "deep in params", frame: `{"jsonrpc":"2.0","method":"notifications/message","params":{"data":` + nest(600) + `}}`, method: "notifications/message", wantErr: true},
-		{name: "near the decoder's own limit", frame: `{"jsonrpc":"2.0","id":1,"result":` + nest(9000) + `}`, method: "tools/call", wantErr: true},
+		{name: "very deep", frame: `{"jsonrpc":"2.0","id":1,"result":` + nest(100000) + `}`, method: "tools/call", wantErr: true},
 		{name: "deep objects", frame: `{"jsonrpc":"2.0","id":1,"result":` + strings.Repeat(`{"a":`, 600) + `1` + strings.Repeat(`}`, 600) + `}`, method: "", wantErr: true},
-		{name: "deep but not read: ping", frame: `{"jsonrpc":"2.0","id":1,"result":` + nest(600) + `}`, method: "ping"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := parseOne(t, tt.frame)
-			items, err := Message([]byte(tt.frame), m, tt.method)
+			f, err := jsonrpc.Parse([]byte(tt.frame))
 			if tt.wantErr {
-				if !errors.Is(err, ErrTooDeep) {
-					t.Fatalf("err = %v, want ErrTooDeep", err)
-				}
-				if items != nil {
-					t.Errorf("items = %v with the error", items)
+				if err == nil || !strings.Contains(err.Error(), "deep") {
+					t.Fatalf("jsonrpc.Parse err = %v, want a depth error", err)
 				}
 				return
 			}
 			if err != nil {
+				t.Fatalf("jsonrpc.Parse: %v", err)
+			}
+			items, err := Message([]byte(tt.frame), f.Messages[0], tt.method)
+			if err != nil {
 				t.Fatalf("Message: %v", err)
 			}
-			checkItems(t, []byte(tt.frame), m, items)
+			checkItems(t, []byte(tt.frame), f.Messages[0], items)
 		})
 	}
 }

@@ -46,7 +46,9 @@ func FuzzMessage(f *testing.F) {
 						t.Fatalf("item %s: span [%d,%d) outside the %d-byte frame", it.Path, it.Start, it.End, len(frame))
 					}
 				}
-				checkItems(t, frame, m, items)
+				if json.Valid(frame) { // checkItems resolves paths with a strict decoder
+					checkItems(t, frame, m, items)
+				}
 			}
 
 			q, err := ReadRequest(frame, m)

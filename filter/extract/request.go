@@ -3,6 +3,7 @@ package extract
 import (
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter/jsonrpc"
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
 // Request is what the filter remembers of a client request: enough to say
@@ -38,65 +39,75 @@ func ReadRequest(frame []byte, m jsonrpc.Message) (Request, error) {
 	if !m.Params.Present() {
 		return q, nil
 	}
-	t, err := parse(frame, m.Params.Start, m.Params.End)
-	if err != nil {
-		return q, err
+	if m.Tree == nil {
+		var err error
+		if m, err = reparse(frame, m); err != nil {
+			return q, err
+		}
 	}
-	p := t.root
-	peer := func(n *node) ctxguard.Peer {
-		return ctxguard.Peer{Name: t.str(n.get("name")), Version: t.str(n.get("version"))}
+	t := tree{m.Tree}
+	p := m.ParamsNode
+	peer := func(n node) ctxguard.Peer {
+		return ctxguard.Peer{Name: t.str(t.get(n, "name")), Version: t.str(t.get(n, "version"))}
 	}
 	switch m.Method {
 	case "initialize":
-		q.Client = peer(p.get("clientInfo"))
-		q.ProtocolVersion = t.str(p.get("protocolVersion"))
+		q.Client = peer(t.get(p, "clientInfo"))
+		q.ProtocolVersion = t.str(t.get(p, "protocolVersion"))
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		q.URI = t.str(p.get("uri"))
+		q.URI = t.str(t.get(p, "uri"))
 	case "tools/call", "prompts/get":
-		q.Name = t.str(p.get("name"))
-		if a := p.get("arguments"); a != nil {
-			q.Arguments = frame[a.start:a.end]
+		q.Name = t.str(t.get(p, "name"))
+		if a := t.get(p, "arguments"); a != none {
+			q.Arguments = t.Raw(a)
 		}
 	case "completion/complete":
-		ref := p.get("ref")
-		q.URI = t.str(ref.get("uri"))
-		q.Name = t.str(ref.get("name"))
+		ref := t.get(p, "ref")
+		q.URI = t.str(t.get(ref, "uri"))
+		q.Name = t.str(t.get(ref, "name"))
 	case "tasks/result", "tasks/get", "tasks/cancel":
-		q.TaskID = t.str(p.get("taskId"))
+		q.TaskID = t.str(t.get(p, "taskId"))
 	}
-	if meta := p.get("_meta"); meta != nil {
-		if v := t.str(meta.get(metaProtocolVersion)); v != "" {
+	if meta := t.get(p, "_meta"); meta != none {
+		if v := t.str(t.get(meta, metaProtocolVersion)); v != "" {
 			q.ProtocolVersion = v
 		}
-		if ci := meta.get(metaClientInfo); ci != nil {
+		if ci := t.get(meta, metaClientInfo); ci != none {
 			q.Client = peer(ci)
 		}
 	}
-	q.Task = p.get("task") != nil
+	task := t.get(p, "task")
+	q.Task = task != none && t.Kind(task) != jsontree.Null
 	return q, nil
+}
+
+// resultMember returns the string at result.path[0].path[1]... of a
+// response, or "".
+func resultMember(frame []byte, m jsonrpc.Message, path ...string) string {
+	if !m.Result.Present() {
+		return ""
+	}
+	if m.Tree == nil {
+		var err error
+		if m, err = reparse(frame, m); err != nil {
+			return ""
+		}
+	}
+	t := tree{m.Tree}
+	n := m.ResultNode
+	for _, name := range path {
+		n = t.get(n, name)
+	}
+	return t.str(n)
 }
 
 // CreatedTask returns the id of the task a task-augmented request's result
 // announces, or "".
 func CreatedTask(frame []byte, m jsonrpc.Message) string {
-	if !m.Result.Present() {
-		return ""
-	}
-	t, err := parse(frame, m.Result.Start, m.Result.End)
-	if err != nil {
-		return ""
-	}
-	return t.str(t.root.get("task").get("taskId"))
+	return resultMember(frame, m, "task", "taskId")
 }
 
 // ResultVersion returns the protocolVersion of an initialize result.
 func ResultVersion(frame []byte, m jsonrpc.Message) string {
-	if !m.Result.Present() {
-		return ""
-	}
-	t, err := parse(frame, m.Result.Start, m.Result.End)
-	if err != nil {
-		return ""
-	}
-	return t.str(t.root.get("protocolVersion"))
+	return resultMember(frame, m, "protocolVersion")
 }

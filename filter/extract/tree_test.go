@@ -1,111 +1,21 @@
 package extract
 
 import (
-	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
-// walk returns the raw bytes of every node of a tree, in document order.
-func walk(t *tree, n *node, out []string) []string {
-	out = append(out, string(t.msg[n.start:n.end]))
-	for _, m := range n.members {
-		out = walk(t, m.value, out)
+// parseTree parses msg for the tree helpers' tests. The parser itself is
+// tested in package jsontree.
+func parseTree(t *testing.T, msg string) (tree, node) {
+	t.Helper()
+	jt, err := jsontree.Parse([]byte(msg), MaxDepth)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, e := range n.elems {
-		out = walk(t, e, out)
-	}
-	return out
-}
-
-func TestParseTree(t *testing.T) {
-	tests := []struct {
-		name  string
-		msg   string
-		value string // the value to parse, inside msg; all of msg when ""
-		want  []string
-	}{
-		{
-			name: "compact",
-			msg:  `{"a":[1,"x",true,null,{}],"b":{"c":-2.5e3}}`,
-			want: []string{`{"a":[1,"x",true,null,{}],"b":{"c":-2.5e3}}`, `[1,"x",true,null,{}]`, `1`, `"x"`, `true`, `null`, `{}`, `{"c":-2.5e3}`, `-2.5e3`},
-		},
-		{
-			name: "whitespace everywhere",
-			msg:  "{ \"a\" :\t[ 1 ,\r\n \"x\" ] , \"b\" : { } }",
-			want: []string{"{ \"a\" :\t[ 1 ,\r\n \"x\" ] , \"b\" : { } }", "[ 1 ,\r\n \"x\" ]", `1`, `"x"`, `{ }`},
-		},
-		{
-			name:  "a value inside a message",
-			msg:   `{"jsonrpc":"2.0","id":1,"result": {"k" : "v"} }`,
-			value: `{"k" : "v"}`,
-			want:  []string{`{"k" : "v"}`, `"v"`},
-		},
-		{
-			name: "strings with escapes, commas and colons",
-			msg:  `["a,b", "c:d", "\"]", "\\", "\u002c"]`,
-			want: []string{`["a,b", "c:d", "\"]", "\\", "\u002c"]`, `"a,b"`, `"c:d"`, `"\"]"`, `"\\"`, `"\u002c"`},
-		},
-		{
-			name: "duplicate names are kept",
-			msg:  `{"a":1,"a":2,"A":3}`,
-			want: []string{`{"a":1,"a":2,"A":3}`, `1`, `2`, `3`},
-		},
-		{
-			name: "a scalar",
-			msg:  `"just a string"`,
-			want: []string{`"just a string"`},
-		},
-		{
-			name: "invalid UTF-8 is kept",
-			msg:  "[\"a\xffb\"]",
-			want: []string{"[\"a\xffb\"]", "\"a\xffb\""},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			start, end := 0, len(tt.msg)
-			if tt.value != "" {
-				start = strings.Index(tt.msg, tt.value)
-				end = start + len(tt.value)
-			}
-			tr, err := parse([]byte(tt.msg), start, end)
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			got := walk(tr, tr.root, nil)
-			if strings.Join(got, "\x00") != strings.Join(tt.want, "\x00") {
-				t.Errorf("node spans = %q\nwant %q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseTreeErrors(t *testing.T) {
-	tests := []struct {
-		name    string
-		msg     string
-		tooDeep bool
-	}{
-		{name: "empty", msg: ``},
-		{name: "truncated", msg: `{"a":`},
-		{name: "two values", msg: `{} {}`},
-		{name: "trailing garbage", msg: `[1]x`},
-		{name: "too deep", msg: strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2), tooDeep: true},
-		{name: "too deep inside an object", msg: `{"a":` + strings.Repeat(`{"b":`, MaxDepth+1) + `1` + strings.Repeat(`}`, MaxDepth+2), tooDeep: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := parse([]byte(tt.msg), 0, len(tt.msg))
-			if err == nil {
-				t.Fatal("parse succeeded")
-			}
-			if errors.Is(err, ErrTooDeep) != tt.tooDeep {
-				t.Errorf("err = %v; ErrTooDeep %v, want %v", err, errors.Is(err, ErrTooDeep), tt.tooDeep)
-			}
-		})
-	}
+	return tree{jt}, 0
 }
 
 func TestStrings(t *testing.T) {
@@ -127,11 +37,8 @@ func TestStrings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := parse([]byte(tt.msg), 0, len(tt.msg))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, note := tr.strings(tr.root, nil)
+			tr, root := parseTree(t, tt.msg)
+			got, note := tr.strings(root, nil)
 			if string(got) != tt.want || note != tt.note {
 				t.Errorf("strings = %q, %q; want %q, %q", got, note, tt.want, tt.note)
 			}
@@ -210,33 +117,11 @@ func TestOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := parse([]byte(tt.msg), 0, len(tt.msg))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, ok := tr.only(tr.root, "type")
+			tr, root := parseTree(t, tt.msg)
+			got, ok := tr.only(root, "type")
 			if got != tt.want || ok != tt.wantOK {
 				t.Errorf("only = %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
 			}
 		})
-	}
-}
-
-// TestNodeSpansAreValues checks every node of every test message: its span
-// is one JSON value.
-func TestNodeSpansAreValues(t *testing.T) {
-	for _, tm := range loadMessages(t) {
-		tr, err := parse(tm.frame, 0, len(tm.frame))
-		if errors.Is(err, ErrTooDeep) {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", tm.name, err)
-		}
-		for _, raw := range walk(tr, tr.root, nil) {
-			if !json.Valid([]byte(raw)) {
-				t.Errorf("%s: node %q is not one JSON value", tm.name, raw)
-			}
-		}
 	}
 }

@@ -3,7 +3,7 @@ package jsonrpc
 import (
 	"strconv"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"encoding/json"
 )
 
 // ErrorResponse returns a JSON-RPC error response to the request with the
@@ -19,7 +19,8 @@ func ErrorResponse(id []byte, code int, message string) []byte {
 	b = append(b, `,"error":{"code":`...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, `,"message":`...)
-	b, _ = jsontext.AppendQuote(b, message) // only fails on invalid UTF-8, which it replaces
+	q, _ := json.Marshal(message) // a string always encodes; invalid UTF-8 is replaced
+	b = append(b, q...)
 	b = append(b, "}}"...)
 	return b
 }

@@ -64,7 +64,7 @@ func TestErrorResponse(t *testing.T) {
 			id:      []byte(`1`),
 			code:    -1,
 			message: "bad \xff byte",
-			want:    `{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"bad ` + "\ufffd" + ` byte"}}`,
+			want:    `{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"bad \ufffd byte"}}`,
 			wantMsg: "bad \ufffd byte",
 		},
 	}

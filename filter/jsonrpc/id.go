@@ -4,7 +4,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
 // IDKey returns the key under which a relay matches a response to its
@@ -19,8 +19,11 @@ func IDKey(raw []byte) (key string, ok bool) {
 	}
 	switch c := raw[0]; {
 	case c == '"':
-		s, err := jsontext.AppendUnquote(nil, raw)
-		if err != nil {
+		if t, err := jsontree.Parse(raw, 1); err != nil || t.Kind(0) != jsontree.String || len(t.Raw(0)) != len(raw) {
+			return "", false
+		}
+		s, invalid, err := jsontree.AppendUnquote(nil, raw)
+		if err != nil || invalid {
 			return "", false
 		}
 		return "s" + string(s), true
@@ -28,7 +31,7 @@ func IDKey(raw []byte) (key string, ok bool) {
 		// A number must be exactly one valid JSON number: RecoverID's
 		// guesses come from a regular expression, and a caller writes the
 		// raw id back into an error response when ok is true.
-		if !isDigit(raw[len(raw)-1]) || !jsontext.Value(raw).IsValid() {
+		if !isDigit(raw[len(raw)-1]) || !isNumber(raw) {
 			return "", false
 		}
 		return "n" + canonicalNumber(string(raw)), true
@@ -53,4 +56,10 @@ func canonicalNumber(s string) string {
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// isNumber reports whether raw is exactly one JSON number.
+func isNumber(raw []byte) bool {
+	t, err := jsontree.Parse(raw, 1)
+	return err == nil && t.Kind(0) == jsontree.Number && len(t.Raw(0)) == len(raw)
 }

@@ -1,14 +1,10 @@
 package jsonrpc
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
-	"sync"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
 // Kind says what a JSON-RPC message is.
@@ -61,6 +57,12 @@ type Message struct {
 	// method and a result or error, or a non-string method. Clients read
 	// such messages in different ways; a filter must not forward them.
 	Ambiguous bool
+
+	// Tree is the parsed frame, shared by its messages; Node, IDNode,
+	// ParamsNode, ResultNode and ErrorNode are this message's values in it
+	// (jsontree.None when absent), so that readers need not parse again.
+	Tree                                            *jsontree.Tree
+	Node, IDNode, ParamsNode, ResultNode, ErrorNode jsontree.Node
 }
 
 // Frame is one parsed frame: a single message, or a batch (JSON array) of
@@ -68,156 +70,101 @@ type Message struct {
 type Frame struct {
 	Batch    bool
 	Messages []Message
+	Tree     *jsontree.Tree
 }
 
 // ErrNotJSONRPC is wrapped by Parse's errors for input that is not a JSON
 // object or array of objects.
 var ErrNotJSONRPC = errors.New("not a JSON-RPC message")
 
-// The decoder options used for every frame. Duplicate names are allowed
-// here because Parse detects them itself (and marks the message Ambiguous)
-// rather than failing the whole frame; invalid UTF-8 is allowed because
-// clients accept it (encoding/json and TextDecoder replace it), so the
-// filter must read, and inspect, what they read.
-var decodeOptions = []jsontext.Options{
-	jsontext.AllowDuplicateNames(true),
-	jsontext.AllowInvalidUTF8(true),
-}
-
-var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
-
-func getDecoder(b []byte) *jsontext.Decoder {
-	d := decoders.Get().(*jsontext.Decoder)
-	d.Reset(bytes.NewBuffer(b), decodeOptions...)
-	return d
-}
-
-func putDecoder(d *jsontext.Decoder) {
-	d.Reset(new(bytes.Buffer)) // drop the reference to the frame
-	decoders.Put(d)
-}
+// MaxDepth bounds how deeply a frame may nest. MCP messages nest a handful
+// of levels; a deeper frame is not read (and a server's is withheld).
+const MaxDepth = jsontree.DefaultMaxDepth
 
 // Parse locates the messages of one frame. The frame must hold exactly one
 // JSON value (surrounding whitespace, including a trailing CR, is allowed):
 // an object, or an array of objects. Elements of a batch that are not
-// objects are reported as Invalid messages.
+// objects are reported as Invalid messages. Strings are not decoded here:
+// the parser finds where they end, and readers decode those they need.
 func Parse(frame []byte) (Frame, error) {
-	d := getDecoder(frame)
-	defer putDecoder(d)
-
-	var f Frame
-	switch d.PeekKind() {
-	case '{':
-		m, err := parseObject(d, frame)
-		if err != nil {
-			return Frame{}, err
+	t, err := jsontree.Parse(frame, MaxDepth)
+	if err != nil {
+		if errors.Is(err, jsontree.ErrTooDeep) {
+			return Frame{}, fmt.Errorf("%w: nested more than %d levels deep", ErrNotJSONRPC, MaxDepth)
 		}
-		f.Messages = []Message{m}
-	case '[':
+		return Frame{}, fmt.Errorf("%w: %v", ErrNotJSONRPC, err)
+	}
+	f := Frame{Tree: t}
+	switch t.Kind(0) {
+	case jsontree.Object:
+		f.Messages = []Message{message(t, 0)}
+	case jsontree.Array:
 		f.Batch = true
-		if _, err := d.ReadToken(); err != nil {
-			return Frame{}, syntaxError(err)
+		for n := range t.Children(0) {
+			f.Messages = append(f.Messages, message(t, n))
 		}
-		for d.PeekKind() != ']' {
-			if d.PeekKind() == '{' {
-				m, err := parseObject(d, frame)
-				if err != nil {
-					return Frame{}, err
-				}
-				f.Messages = append(f.Messages, m)
-				continue
-			}
-			start := valueStart(frame, int(d.InputOffset()))
-			if err := d.SkipValue(); err != nil {
-				return Frame{}, syntaxError(err)
-			}
-			f.Messages = append(f.Messages, Message{Kind: Invalid, Span: Span{start, int(d.InputOffset())}})
-		}
-		if _, err := d.ReadToken(); err != nil {
-			return Frame{}, syntaxError(err)
-		}
-	case 0:
-		// PeekKind reports 0 for an error; ReadToken returns it.
-		_, err := d.ReadToken()
-		if err == io.EOF {
-			return Frame{}, fmt.Errorf("%w: empty frame", ErrNotJSONRPC)
-		}
-		return Frame{}, syntaxError(err)
 	default:
 		return Frame{}, fmt.Errorf("%w: a frame must be a JSON object or array", ErrNotJSONRPC)
-	}
-	if _, err := d.ReadToken(); err != io.EOF {
-		return Frame{}, fmt.Errorf("%w: data after the end of the message", ErrNotJSONRPC)
 	}
 	return f, nil
 }
 
-func syntaxError(err error) error {
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("%w: %v", ErrNotJSONRPC, err)
-}
-
-// envelope names the members Parse locates; others are skipped.
+// envelope names the members message locates; others are skipped.
 var envelope = [...]string{"jsonrpc", "id", "method", "params", "result", "error"}
 
-func parseObject(d *jsontext.Decoder, frame []byte) (Message, error) {
-	var m Message
-	m.Span.Start = valueStart(frame, int(d.InputOffset()))
-	if _, err := d.ReadToken(); err != nil {
-		return m, syntaxError(err)
+func span(t *jsontree.Tree, n jsontree.Node) Span {
+	if n == jsontree.None || !t.Complete(n) {
+		return Span{}
+	}
+	s, e := t.Span(n)
+	return Span{s, e}
+}
+
+// message reads the envelope of the message at node n. In a tree from
+// jsontree.ParsePrefix, only the members read to their end count.
+func message(t *jsontree.Tree, n jsontree.Node) Message {
+	m := Message{Tree: t, Node: n, Span: span(t, n),
+		IDNode: jsontree.None, ParamsNode: jsontree.None, ResultNode: jsontree.None, ErrorNode: jsontree.None}
+	if t.Kind(n) != jsontree.Object {
+		return m // Invalid
 	}
 	var seen [len(envelope)]bool
-	for d.PeekKind() != '}' {
-		name, err := d.ReadToken()
-		if err != nil {
-			return m, syntaxError(err)
+	hasMethod := false
+	for c := range t.Children(n) {
+		if !t.Complete(c) {
+			continue
 		}
 		member := -1
-		n := name.String()
 		for i, e := range envelope {
-			if strings.EqualFold(n, e) {
+			if t.NameFold(c, e) {
 				member = i
-				if n != e || seen[i] {
+				if seen[i] || !t.NameIs(c, e) {
 					m.Ambiguous = true
 				}
 				seen[i] = true
 				break
 			}
 		}
-		start := valueStart(frame, int(d.InputOffset()))
-		if member == 2 && d.PeekKind() == '"' {
-			tok, err := d.ReadToken()
-			if err != nil {
-				return m, syntaxError(err)
-			}
-			m.Method = tok.String()
-			continue
-		}
-		if err := d.SkipValue(); err != nil {
-			return m, syntaxError(err)
-		}
-		span := Span{start, int(d.InputOffset())}
 		switch member {
 		case 1:
-			m.ID = span
+			m.IDNode = c
 		case 2:
-			m.Ambiguous = true // a method that is not a string
+			hasMethod = true
+			if t.Kind(c) != jsontree.String {
+				m.Ambiguous = true // a method that is not a string
+				continue
+			}
+			m.Method = t.Str(c)
 		case 3:
-			m.Params = span
+			m.ParamsNode = c
 		case 4:
-			m.Result = span
+			m.ResultNode = c
 		case 5:
-			m.Error = span
+			m.ErrorNode = c
 		}
 	}
-	if _, err := d.ReadToken(); err != nil {
-		return m, syntaxError(err)
-	}
-	m.Span.End = int(d.InputOffset())
+	m.ID, m.Params, m.Result, m.Error = span(t, m.IDNode), span(t, m.ParamsNode), span(t, m.ResultNode), span(t, m.ErrorNode)
 
-	hasMethod := seen[2]
 	hasResult := m.Result.Present() || m.Error.Present()
 	switch {
 	case hasMethod && hasResult:
@@ -232,20 +179,5 @@ func parseObject(d *jsontext.Decoder, frame []byte) (Message, error) {
 	default:
 		m.Kind = Invalid
 	}
-	return m, nil
-}
-
-// valueStart returns the offset of the first byte of the next value at or
-// after off, skipping whitespace and the separators the decoder has not yet
-// consumed.
-func valueStart(frame []byte, off int) int {
-	for off < len(frame) {
-		switch frame[off] {
-		case ' ', '\t', '\r', '\n', ',', ':':
-			off++
-		default:
-			return off
-		}
-	}
-	return off
+	return m
 }

@@ -2,7 +2,10 @@ package jsonrpc
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
+
+	"github.com/ctxguard/ctxguard/filter/jsontree"
 )
 
 // RecoverID finds the id of a message that was too large to read whole, from
@@ -29,12 +32,11 @@ func RecoverID(head, tail []byte) (id []byte, ok bool) {
 var tailID = regexp.MustCompile(`"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)\s*[,}]`)
 
 // parsePrefix parses as much of a truncated message as there is, returning
-// the envelope members seen before the truncation.
+// the envelope members read to their end before the truncation.
 func parsePrefix(b []byte) (Message, error) {
-	if len(b) == 0 || valueStart(b, 0) >= len(b) || b[valueStart(b, 0)] != '{' {
-		return Message{}, ErrNotJSONRPC
+	t, err := jsontree.ParsePrefix(b, MaxDepth)
+	if t == nil || t.Kind(0) != jsontree.Object {
+		return Message{}, errors.Join(err, ErrNotJSONRPC)
 	}
-	d := getDecoder(b)
-	defer putDecoder(d)
-	return parseObject(d, b)
+	return message(t, 0), err
 }

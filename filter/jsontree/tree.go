@@ -76,6 +76,32 @@ func Parse(src []byte, maxDepth int) (*Tree, error) {
 	return t, nil
 }
 
+// ParsePrefix parses as much of a truncated value as there is: the head of
+// a message too large to read whole. It returns the tree of the nodes
+// completed before the input ended (Complete tells which are), and the
+// error that stopped it, if the input was not simply cut short.
+func ParsePrefix(src []byte, maxDepth int) (*Tree, error) {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	t := &Tree{Src: src, nodes: make([]node, 0, 16)}
+	p := parser{t: t, src: src, max: maxDepth}
+	err := p.run()
+	var se *SyntaxError
+	if errors.As(err, &se) && se.Offset >= len(src) {
+		err = nil // cut short, which is what a prefix is
+	}
+	if len(t.nodes) == 0 {
+		return nil, errors.Join(err, &SyntaxError{0, "no value"})
+	}
+	return t, err
+}
+
+// Complete reports whether n was read to its end.
+func (t *Tree) Complete(n Node) bool {
+	return n != None && t.nodes[n].end > t.nodes[n].start
+}
+
 type parser struct {
 	t     *Tree
 	src   []byte
@@ -367,7 +393,7 @@ func (t *Tree) Name(n Node) string {
 		return ""
 	}
 	raw := t.Src[nd.nameStart:nd.nameEnd]
-	if bytes.IndexByte(raw, '\\') < 0 {
+	if bytes.IndexByte(raw, '\\') < 0 && isASCII(raw) {
 		return string(raw[1 : len(raw)-1])
 	}
 	b, _, _ := AppendUnquote(nil, raw)

@@ -11,7 +11,7 @@ import (
 var ErrEscape = errors.New("jsontree: malformed escape in string")
 
 // AppendUnquote appends the decoded value of the JSON string literal raw
-// (quotes included) to dst. Invalid UTF-8 bytes and lone surrogates are
+// (quotes included, as Parse delimits it: no unescaped quote inside) to dst. Invalid UTF-8 bytes and lone surrogates are
 // replaced with U+FFFD, one per byte as encoding/json does, and reported by
 // invalid. Runs without escapes are copied whole, so a document is decoded
 // at memory speed.

@@ -128,11 +128,14 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 	r.toServer = stdin
 	r.log.Info("server started", "server", r.Session.Server, "pid", r.cmd.Process.Pid, "session", r.Session.ID)
 
-	exited := make(chan struct{})
+	// processExited is closed when the process ends; exited is the loop's
+	// copy, set to nil once seen.
+	processExited := make(chan struct{})
 	go func() {
 		_ = r.cmd.Wait()
-		close(exited)
+		close(processExited)
 	}()
+	exited := processExited
 
 	clientDone := make(chan struct{})
 	go func() {
@@ -149,7 +152,7 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 	var res Result
 	shutdown := func() {
 		r.closeToServer()
-		r.stop(exited)
+		r.stop(processExited)
 	}
 loop:
 	for {
@@ -178,8 +181,8 @@ loop:
 	}
 	if exited != nil {
 		r.closeToServer()
-		r.stop(exited)
-		<-exited
+		r.stop(processExited)
+		<-processExited
 	}
 	res.ExitCode = exitCode(r.cmd.ProcessState)
 	if clientDone != nil && !r.isClientGone() {
