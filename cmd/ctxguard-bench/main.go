@@ -27,7 +27,7 @@ var (
 	requests    = flag.Int("n", 400, "sequential reads per size and mode, for latency")
 	rounds      = flag.Int("rounds", 4, "interleaved rounds the sequential reads are split into, so drift hits every mode alike")
 	concurrency = flag.Int("c", 16, "requests in flight in the throughput run")
-	duration    = flag.Duration("d", 4*time.Second, "length of each throughput run")
+	duration    = flag.Duration("d", 2*time.Second, "length of each throughput run")
 	keep        = flag.Bool("keep", false, "keep the temporary directory")
 )
 
@@ -91,19 +91,29 @@ func main() {
 	}
 	tw.Flush()
 
-	fmt.Printf("\nThroughput with %d concurrent reads (%s per run)\n\n", *concurrency, *duration)
+	fmt.Printf("\nThroughput with %d concurrent reads (%d interleaved rounds of %s per mode)\n\n", *concurrency, *rounds, *duration)
 	tw = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "size\tmode\treads/s\tMB/s\tvs direct\tfilter peak RSS\t")
 	for _, s := range sizes[1:] {
-		var direct float64
+		reads := map[string]int{}
+		secs := map[string]float64{}
+		rss := map[string]int64{}
+		for range *rounds {
+			for _, m := range modes {
+				n, d, peak := b.throughput(m, s.name)
+				reads[m.name] += n
+				secs[m.name] += d.Seconds()
+				rss[m.name] = max(rss[m.name], peak)
+			}
+		}
+		direct := float64(reads["direct"]) / secs["direct"]
 		for _, m := range modes {
-			rps, rss := b.throughput(m, s.name)
+			rps := float64(reads[m.name]) / secs[m.name]
 			if m.args == nil {
-				direct = rps
 				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t\t\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%.1f MB\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, float64(rss)/1e6)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%.1f MB\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, float64(rss[m.name])/1e6)
 		}
 	}
 	tw.Flush()
@@ -205,8 +215,8 @@ func (b *bench) sequential(m mode, doc string, n int) []time.Duration {
 }
 
 // throughput keeps c reads in flight for the run's duration and returns
-// reads per second and the filter's peak RSS.
-func (b *bench) throughput(m mode, doc string) (float64, int64) {
+// the reads done, the time they took, and the filter's peak RSS.
+func (b *bench) throughput(m mode, doc string) (int, time.Duration, int64) {
 	s := b.start(m)
 	defer s.close()
 	slots := make(chan struct{}, *concurrency)
@@ -240,7 +250,7 @@ func (b *bench) throughput(m mode, doc string) (float64, int64) {
 	for range sent - done { // drain what is still in flight
 		s.recv()
 	}
-	return float64(done) / elapsed.Seconds(), rss
+	return done, elapsed, rss
 }
 
 func fsyncLatency(dir string) (p50, p99 time.Duration) {

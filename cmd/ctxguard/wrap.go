@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +26,7 @@ type wrapCmd struct {
 	MaxMessageBytes int           `name:"max-message-bytes" placeholder:"N" help:"Largest JSON-RPC message either way (default 64 MiB). A larger response is withheld and its request answered with an error."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" placeholder:"DURATION" help:"How long the server has to exit after the client leaves, before SIGTERM and then SIGKILL (default 5s)."`
 	Command         []string      `arg:"" passthrough:"" name:"command" help:"The server's command line, after --."`
+	CPUProfile      string        `name:"cpuprofile" hidden:"" type:"path" help:"Write a CPU profile of the filter to this file."`
 }
 
 func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
@@ -37,6 +40,14 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 	dir, err := g.dataDir()
 	if err != nil {
 		return err
+	}
+	tuneGC()
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	durability, err := store.ParseDurability(firstNonEmpty(c.Durability, g.cfg.Store.Durability))
 	if err != nil {
@@ -130,4 +141,31 @@ func firstPositive[T int | time.Duration](v ...T) T {
 		}
 	}
 	return 0
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// tuneGC trades memory the filter has to spare for fewer collections. Every
+// message the filter reads is garbage once forwarded, and the live heap is
+// small and bounded by the relay's window, so the default GOGC=100 collects
+// far more often than needed; a soft memory limit keeps the larger target
+// from growing the process. The operator's own GOGC or GOMEMLIMIT wins, and
+// neither is changed for the wrapped server.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(96 << 20)
+	}
 }

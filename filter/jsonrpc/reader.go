@@ -1,11 +1,9 @@
 package jsonrpc
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -36,11 +34,20 @@ func (e *OversizeError) Error() string {
 }
 
 // Reader reads newline-delimited frames, bounding the memory one frame can
-// take.
+// take. Small frames are copied once out of a read buffer; a frame larger
+// than the buffer is read straight into its own growing slice, so a
+// megabyte document crosses memory once on its way in.
 type Reader struct {
-	br  *bufio.Reader
-	max int
+	rd   io.Reader
+	max  int
+	buf  []byte
+	r, w int   // buf[r:w] is read but not yet returned
+	err  error // the first error from rd, returned once buf is drained
 }
+
+// readSize is the read buffer's size, and the least free room a large
+// frame's slice gets before each read.
+const readSize = 64 << 10
 
 // NewReader returns a Reader of frames of at most max bytes (DefaultMaxFrame
 // when max <= 0).
@@ -48,49 +55,104 @@ func NewReader(r io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = DefaultMaxFrame
 	}
-	return &Reader{br: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &Reader{rd: r, max: max, buf: make([]byte, readSize)}
 }
 
 // Next returns the next frame without its newline, in a slice the caller
 // owns. At the end of the input it returns io.EOF; a last frame without a
 // newline is returned first. A frame over the limit is consumed and reported
-// as an *OversizeError, after which Next can be called again.
+// as an *OversizeError, after which Next can be called again. An error from
+// the underlying reader is returned once the frames before it are read.
 func (r *Reader) Next() ([]byte, error) {
-	var frame []byte
 	for {
-		chunk, err := r.br.ReadSlice('\n')
-		n := len(frame) + len(chunk)
-		if err == nil {
-			n-- // the newline is not part of the frame
-		}
-		if n > r.max {
-			return nil, r.discard(frame, chunk, err)
-		}
-		switch {
-		case err == nil:
-			if frame == nil {
-				return bytes.Clone(chunk[:len(chunk)-1]), nil
+		if i := bytes.IndexByte(r.buf[r.r:r.w], '\n'); i >= 0 {
+			if i > r.max {
+				return nil, r.discard(nil)
 			}
-			return append(frame, chunk[:len(chunk)-1]...), nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			if frame == nil {
-				frame = make([]byte, 0, 2*len(chunk))
-			}
-			frame = append(frame, chunk...)
-		case err == io.EOF:
-			if len(frame)+len(chunk) == 0 {
-				return nil, io.EOF
-			}
-			return append(frame, chunk...), nil
-		default:
-			return nil, err
+			// One byte of spare capacity holds the newline again when
+			// the frame is written on, so it goes out in one write.
+			frame := make([]byte, i, i+1)
+			copy(frame, r.buf[r.r:r.r+i])
+			r.r += i + 1
+			return frame, nil
 		}
+		if r.w-r.r > r.max {
+			return nil, r.discard(nil)
+		}
+		if r.err != nil {
+			return r.atEnd()
+		}
+		if r.w-r.r == len(r.buf) {
+			return r.large()
+		}
+		// Make room and read more.
+		if r.r > 0 {
+			r.w = copy(r.buf, r.buf[r.r:r.w])
+			r.r = 0
+		}
+		n, err := r.rd.Read(r.buf[r.w:])
+		r.w += n
+		r.err = err
 	}
 }
 
-// discard reads the rest of an oversize frame, hashing it, and keeps its
-// head and tail.
-func (r *Reader) discard(frame, chunk []byte, err error) error {
+// atEnd returns what is left when the input ended without a newline.
+func (r *Reader) atEnd() ([]byte, error) {
+	if r.err != io.EOF {
+		r.r, r.w = 0, 0
+		return nil, r.err
+	}
+	if r.w > r.r {
+		frame := bytes.Clone(r.buf[r.r:r.w])
+		r.r, r.w = 0, 0
+		return frame, nil
+	}
+	return nil, io.EOF
+}
+
+// large reads a frame that does not fit the buffer straight into its own
+// slice.
+func (r *Reader) large() ([]byte, error) {
+	frame := make([]byte, r.w-r.r, 4*readSize)
+	copy(frame, r.buf[r.r:r.w])
+	r.r, r.w = 0, 0
+	for {
+		if len(frame) > r.max {
+			return nil, r.discard(frame)
+		}
+		if r.err != nil {
+			if r.err == io.EOF {
+				return frame, nil
+			}
+			return nil, r.err
+		}
+		if cap(frame)-len(frame) < readSize {
+			grown := make([]byte, len(frame), min(2*cap(frame), r.max+2*readSize))
+			copy(grown, frame)
+			frame = grown
+		}
+		// Read no more than the buffer holds, so that what follows the
+		// newline fits back into it.
+		room := frame[len(frame):min(cap(frame), len(frame)+readSize)]
+		n, err := r.rd.Read(room)
+		r.err = err
+		if i := bytes.IndexByte(room[:n], '\n'); i >= 0 {
+			r.w = copy(r.buf, room[i+1:n])
+			end := len(frame) + i
+			if end > r.max {
+				return nil, r.discard(frame[:end+1])
+			}
+			return frame[:end : end+1], nil // the newline is the spare byte
+		}
+		frame = frame[:len(frame)+n]
+	}
+}
+
+// discard consumes the rest of an oversize frame, hashing it and keeping its
+// head and tail. seen holds the frame's bytes already taken out of the
+// buffer; the rest is in the buffer and the input. The frame ends at the
+// first newline (which seen may already end with).
+func (r *Reader) discard(seen []byte) error {
 	h := sha256.New()
 	e := &OversizeError{Limit: r.max}
 	var tail []byte
@@ -105,25 +167,35 @@ func (r *Reader) discard(frame, chunk []byte, err error) error {
 			tail = append(tail[:0], tail[len(tail)-headSize:]...)
 		}
 	}
-	take(frame)
+	finish := func() error {
+		if len(tail) > headSize {
+			tail = tail[len(tail)-headSize:]
+		}
+		e.Tail = bytes.Clone(tail)
+		e.SHA256 = hex.EncodeToString(h.Sum(nil))
+		return e
+	}
+	if n := len(seen); n > 0 && seen[n-1] == '\n' {
+		take(seen[:n-1])
+		return finish()
+	}
+	take(seen)
 	for {
-		if err == nil { // chunk ends with the newline
-			take(chunk[:len(chunk)-1])
-			break
+		if i := bytes.IndexByte(r.buf[r.r:r.w], '\n'); i >= 0 {
+			take(r.buf[r.r : r.r+i])
+			r.r += i + 1
+			return finish()
 		}
-		take(chunk)
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			if err != io.EOF {
-				return err
+		take(r.buf[r.r:r.w])
+		r.r, r.w = 0, 0
+		if r.err != nil {
+			if r.err != io.EOF {
+				return r.err
 			}
-			break
+			return finish()
 		}
-		chunk, err = r.br.ReadSlice('\n')
+		n, err := r.rd.Read(r.buf)
+		r.w = n
+		r.err = err
 	}
-	if len(tail) > headSize {
-		tail = tail[len(tail)-headSize:]
-	}
-	e.Tail = bytes.Clone(tail)
-	e.SHA256 = hex.EncodeToString(h.Sum(nil))
-	return e
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+	"golang.org/x/sys/unix"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter"
@@ -64,7 +65,7 @@ type relay struct {
 	cmd *exec.Cmd
 
 	toServerMu sync.Mutex
-	toServer   io.WriteCloser
+	toServer   *os.File
 
 	toClientMu sync.Mutex
 	clientGone bool
@@ -108,24 +109,32 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 	// Its own process group, so that signals reach the server and whatever
 	// it started (npx starts node), and only once: ctxguard passes them on.
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := r.cmd.StdinPipe()
+	// Plain pipes both ways, not StdinPipe and StdoutPipe, so that waiting
+	// for the process and reading its output are independent, and so that
+	// the pipes can be made larger: a pipe holds 64 KiB by default, and a
+	// document of that size then takes several wakeups of both ends.
+	inR, inW, err := os.Pipe()
 	if err != nil {
 		return Result{}, fmt.Errorf("stdio: %w", err)
 	}
-	// The child's stdout is a plain pipe, not StdoutPipe, so that waiting
-	// for the process and reading its output are independent.
 	pr, pw, err := os.Pipe()
 	if err != nil {
+		inR.Close()
+		inW.Close()
 		return Result{}, fmt.Errorf("stdio: %w", err)
 	}
-	r.cmd.Stdout = pw
-	if err := r.cmd.Start(); err != nil {
+	growPipe(inW)
+	growPipe(pw)
+	r.cmd.Stdin, r.cmd.Stdout = inR, pw
+	err = r.cmd.Start()
+	inR.Close() // the child has its own copies now
+	pw.Close()
+	if err != nil {
+		inW.Close()
 		pr.Close()
-		pw.Close()
 		return Result{}, fmt.Errorf("stdio: start %s: %w", r.Command[0], err)
 	}
-	pw.Close()
-	r.toServer = stdin
+	r.toServer = inW
 	r.log.Info("server started", "server", r.Session.Server, "pid", r.cmd.Process.Pid, "session", r.Session.ID)
 
 	// processExited is closed when the process ends; exited is the loop's
@@ -303,7 +312,7 @@ func (r *relay) writeClient(frame []byte) {
 	if r.clientGone {
 		return
 	}
-	if _, err := r.Stdout.Write(append(frame, '\n')); err != nil {
+	if err := writeLine(r.Stdout, frame); err != nil {
 		r.clientGone = true
 		r.log.Warn("the client stopped reading: stopping the server", "err", err)
 		go r.closeToServer()
@@ -323,7 +332,7 @@ func (r *relay) writeServer(frame []byte) bool {
 	if r.toServer == nil {
 		return false
 	}
-	if _, err := r.toServer.Write(append(frame, '\n')); err != nil {
+	if err := writeLine(r.toServer, frame); err != nil {
 		r.log.Warn("writing to the server", "err", err)
 		return false
 	}
@@ -378,4 +387,27 @@ func describeExit(ps *os.ProcessState) string {
 		return "output closed"
 	}
 	return ps.String()
+}
+
+// writeLine writes frame and a newline. A frame with spare capacity takes
+// the newline in place and goes out in one write; a large frame, whose
+// slice is exactly its length, is not copied to add one byte.
+func writeLine(w io.Writer, frame []byte) error {
+	if cap(frame) > len(frame) {
+		_, err := w.Write(append(frame, '\n'))
+		return err
+	}
+	if _, err := w.Write(frame); err != nil {
+		return err
+	}
+	_, err := w.Write(newline)
+	return err
+}
+
+var newline = []byte{'\n'}
+
+// growPipe asks for a 1 MiB pipe buffer; where that is refused (a lower
+// fs.pipe-max-size, or not a pipe), the default stays.
+func growPipe(f *os.File) {
+	_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 }
