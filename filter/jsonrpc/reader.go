@@ -142,7 +142,7 @@ func (r *Reader) large() ([]byte, error) {
 			if end > r.max {
 				return nil, r.discard(frame[:end+1])
 			}
-			return frame[:end : end+1], nil // the newline is the spare byte
+			return frame[: end : end+1], nil // the newline is the spare byte
 		}
 		frame = frame[:len(frame)+n]
 	}

@@ -284,15 +284,35 @@ func (r *relay) fromServer(ctx context.Context, pr *os.File) {
 			return
 		}
 		ex := r.Filter.Correlate(r.Session, frame)
+		if len(r.slots) == 0 {
+			// Nothing in flight: nothing to keep in order and nothing to
+			// share a commit with. Process here and spare two goroutine
+			// handoffs, the common case of one request at a time.
+			r.forward(ctx, ex)
+			continue
+		}
 		j := r.admit(ctx, queue, int64(len(frame)))
 		go func() {
-			out, toServer := r.Filter.Process(ctx, ex)
-			for _, m := range toServer {
-				r.writeServer(m)
-			}
-			j.out = out
+			j.out = r.process(ctx, ex)
 			close(j.done)
 		}()
+	}
+}
+
+// process runs an exchange through the filter, answers the server where the
+// filter withheld its request, and returns what goes to the client.
+func (r *relay) process(ctx context.Context, ex *filter.Exchange) []byte {
+	out, toServer := r.Filter.Process(ctx, ex)
+	for _, m := range toServer {
+		r.writeServer(m)
+	}
+	return out
+}
+
+// forward processes an exchange and writes the result at once.
+func (r *relay) forward(ctx context.Context, ex *filter.Exchange) {
+	if out := r.process(ctx, ex); out != nil {
+		r.writeClient(out)
 	}
 }
 

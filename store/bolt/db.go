@@ -42,10 +42,13 @@ type DB struct {
 	lastUsed time.Time
 	idle     *time.Timer
 
-	commits   chan *commit
-	done      chan struct{}
-	closeOnce sync.Once
-	wg        sync.WaitGroup
+	// qmu guards the commit queue; leading is set while a caller commits
+	// it. active counts the appends under way, which Close waits for.
+	qmu     sync.Mutex
+	queue   []*commit
+	leading bool
+	closed  bool
+	active  sync.WaitGroup
 }
 
 var (
@@ -70,11 +73,9 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{
-		path:    filepath.Join(dir, FileName),
-		opts:    opts,
-		gate:    g,
-		commits: make(chan *commit, 1024),
-		done:    make(chan struct{}),
+		path: filepath.Join(dir, FileName),
+		opts: opts,
+		gate: g,
 	}
 	// Create the buckets now, so that a damaged or foreign file is
 	// reported at start and not at the first write.
@@ -93,8 +94,6 @@ func Open(dir string, opts Options) (*DB, error) {
 		g.close()
 		return nil, err
 	}
-	db.wg.Add(1)
-	go db.committer()
 	return db, nil
 }
 
@@ -103,14 +102,17 @@ func (db *DB) Path() string { return db.path }
 
 // Close waits for queued writes to commit and releases the store.
 func (db *DB) Close() error {
-	db.closeOnce.Do(func() {
-		close(db.done)
-		db.wg.Wait()
+	db.qmu.Lock()
+	already := db.closed
+	db.closed = true
+	db.qmu.Unlock()
+	if !already {
+		db.active.Wait()
 		db.mu.Lock()
 		db.release()
 		db.mu.Unlock()
 		db.gate.close()
-	})
+	}
 	return nil
 }
 

@@ -17,6 +17,7 @@ type commit struct {
 	recs   []*ctxguard.Record
 	values [][]byte // the records, encoded before the commit
 	done   chan error
+	lead   chan struct{} // closed when this call is to commit the queue
 }
 
 // maxGroup bounds the records of one group commit, so that one transaction
@@ -24,11 +25,17 @@ type commit struct {
 const maxGroup = 4096
 
 // AppendRecords implements store.Records.
+//
+// Group commit without a goroutine of its own: the first caller to find no
+// commit under way leads, committing everything queued in one transaction;
+// callers arriving meanwhile queue, and when the leader is done, the first
+// of them leads the next group. A lone writer thus commits in its own
+// goroutine, with no handoff on the hot path.
 func (db *DB) AppendRecords(ctx context.Context, recs []*ctxguard.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	c := &commit{recs: recs, values: make([][]byte, len(recs)), done: make(chan error, 1)}
+	c := &commit{recs: recs, values: make([][]byte, len(recs)), done: make(chan error, 1), lead: make(chan struct{})}
 	for i, r := range recs {
 		// Seq is the key; it is not stored twice.
 		v, err := json.Marshal(r)
@@ -37,57 +44,48 @@ func (db *DB) AppendRecords(ctx context.Context, recs []*ctxguard.Record) error 
 		}
 		c.values[i] = v
 	}
-	select {
-	case <-db.done:
+	db.qmu.Lock()
+	if db.closed {
+		db.qmu.Unlock()
 		return store.ErrClosed
-	default:
 	}
-	select {
-	case db.commits <- c:
-	case <-db.done:
-		return store.ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	db.active.Add(1)
+	defer db.active.Done()
+	db.queue = append(db.queue, c)
+	lead := !db.leading
+	db.leading = true
+	db.qmu.Unlock()
+
 	// Once queued, the commit happens whatever the caller's context says:
 	// waiting for it is what makes the write durable before the caller
 	// goes on.
-	return <-c.done
-}
-
-// committer commits queued appends in groups: it takes every commit that
-// is waiting, writes them in one transaction, and answers them all.
-func (db *DB) committer() {
-	defer db.wg.Done()
-	for {
-		var group []*commit
+	if !lead {
 		select {
-		case c := <-db.commits:
-			group = append(group, c)
-		case <-db.done:
-			// Drain what was queued before Close.
-			for {
-				select {
-				case c := <-db.commits:
-					db.commitGroup([]*commit{c})
-				default:
-					return
-				}
-			}
+		case err := <-c.done:
+			return err
+		case <-c.lead:
 		}
-		n := len(group[0].recs)
-	more:
-		for n < maxGroup {
-			select {
-			case c := <-db.commits:
-				group = append(group, c)
-				n += len(c.recs)
-			default:
-				break more
-			}
-		}
-		db.commitGroup(group)
 	}
+	db.qmu.Lock()
+	group, n := 0, 0
+	for group < len(db.queue) && (group == 0 || n+len(db.queue[group].recs) <= maxGroup) {
+		n += len(db.queue[group].recs)
+		group++
+	}
+	batch := db.queue[:group:group]
+	db.queue = db.queue[group:]
+	db.qmu.Unlock()
+
+	db.commitGroup(batch)
+
+	db.qmu.Lock()
+	if len(db.queue) > 0 {
+		close(db.queue[0].lead)
+	} else {
+		db.leading = false
+	}
+	db.qmu.Unlock()
+	return <-c.done
 }
 
 func (db *DB) commitGroup(group []*commit) {
