@@ -38,9 +38,15 @@ type mode struct {
 
 var modes = []mode{
 	{"direct", nil},
+	{"pipe-relay", []string{relayMode}},
 	{"strict", []string{"--durability", "strict"}},
 	{"relaxed", []string{"--durability", "relaxed"}},
 }
+
+// relayMode marks the baseline that costs what any process in the middle
+// costs: a second pair of pipes and a copy, no inspection. The filter's own
+// work is what it adds beyond this.
+const relayMode = "relay"
 
 var sizes = []struct {
 	name string
@@ -48,6 +54,10 @@ var sizes = []struct {
 }{{"1KB", 1 << 10}, {"64KB", 64 << 10}, {"1MB", 1 << 20}}
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == relayMode {
+		relay(os.Args[2:])
+		return
+	}
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "ctxguard-bench-")
 	check(err)
@@ -70,7 +80,7 @@ func main() {
 
 	fmt.Printf("Latency of one resources/read round trip (%d sequential reads per cell, %d interleaved rounds)\n\n", *requests, *rounds)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "size\tmode\tp50\tp99\tadded p50\tadded p99\tp50 ratio\tp99 ratio\t")
+	fmt.Fprintln(tw, "size\tmode\tp50\tp99\tadded p50\tadded p99\tp50 ratio\tp99 ratio\tover relay p50\tover relay p99\t")
 	for _, s := range sizes {
 		lat := map[string][]time.Duration{}
 		for range *rounds {
@@ -79,14 +89,19 @@ func main() {
 			}
 		}
 		d50, d99 := pct(lat["direct"], 50), pct(lat["direct"], 99)
+		r50, r99 := pct(lat["pipe-relay"], 50), pct(lat["pipe-relay"], 99)
 		for _, m := range modes {
 			q50, q99 := pct(lat[m.name], 50), pct(lat[m.name], 99)
-			if m.args == nil {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\t\t\t\n", s.name, m.name, us(q50), us(q99))
-				continue
+			switch {
+			case m.args == nil:
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\t\t\t\t\t\n", s.name, m.name, us(q50), us(q99))
+			case m.args[0] == relayMode:
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2fx\t%.2fx\t\t\t\n", s.name, m.name, us(q50), us(q99),
+					us(q50-d50), us(q99-d99), float64(q50)/float64(d50), float64(q99)/float64(d99))
+			default:
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2fx\t%.2fx\t%s\t%s\t\n", s.name, m.name, us(q50), us(q99),
+					us(q50-d50), us(q99-d99), float64(q50)/float64(d50), float64(q99)/float64(d99), us(q50-r50), us(q99-r99))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2fx\t%.2fx\t\n", s.name, m.name, us(q50), us(q99),
-				us(q50-d50), us(q99-d99), float64(q50)/float64(d50), float64(q99)/float64(d99))
 		}
 	}
 	tw.Flush()
@@ -113,7 +128,11 @@ func main() {
 				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t\t\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%.1f MB\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, float64(rss[m.name])/1e6)
+			peak := "-"
+			if rss[m.name] > 0 {
+				peak = fmt.Sprintf("%.1f MB", float64(rss[m.name])/1e6)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%s\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, peak)
 		}
 	}
 	tw.Flush()
@@ -133,9 +152,14 @@ type session struct {
 func (b *bench) start(m mode) *session {
 	server := []string{filepath.Join(b.bin, "kbserver"), "-dir", b.docs}
 	var cmd *exec.Cmd
-	if m.args == nil {
+	switch {
+	case m.args == nil:
 		cmd = exec.Command(server[0], server[1:]...)
-	} else {
+	case m.args[0] == relayMode:
+		self, err := os.Executable()
+		check(err)
+		cmd = exec.Command(self, append([]string{relayMode}, server...)...)
+	default:
 		data, err := os.MkdirTemp(b.tmp, "data-")
 		check(err)
 		args := append([]string{"--data-dir", data, "--log-level", "warn", "wrap", "--name", "bench"}, m.args...)
@@ -147,7 +171,7 @@ func (b *bench) start(m mode) *session {
 	out, err := cmd.StdoutPipe()
 	check(err)
 	check(cmd.Start())
-	s := &session{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 4<<20), wrap: m.args != nil}
+	s := &session{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 4<<20), wrap: m.args != nil && m.args[0] != relayMode}
 	s.send(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"ctxguard-bench","version":"1"}}}`)
 	s.recv()
 	s.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
@@ -191,6 +215,18 @@ func (s *session) peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// relay runs the server and copies bytes both ways, as a process in the
+// middle that inspects nothing would.
+func relay(server []string) {
+	cmd := exec.Command(server[0], server[1:]...)
+	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	out, err := cmd.StdoutPipe()
+	check(err)
+	check(cmd.Start())
+	io.Copy(os.Stdout, out)
+	cmd.Wait()
 }
 
 func readReq(id int, doc string) string {
