@@ -1,0 +1,172 @@
+package filter_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/store"
+	"github.com/ctxguard/ctxguard/store/bolt"
+)
+
+type harness struct {
+	t   *testing.T
+	db  *bolt.DB
+	f   *filter.Filter
+	s   *filter.Session
+	ctx context.Context
+}
+
+func newHarness(t *testing.T, inspectors ...filter.Stage) *harness {
+	db, err := bolt.Open(t.TempDir(), bolt.Options{Durability: store.Relaxed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f, err := filter.New(filter.Options{Records: db, Inspectors: inspectors})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, db: db, f: f, s: filter.NewSession("kb", "stdio", "sess-1"), ctx: context.Background()}
+}
+
+func (h *harness) client(frame string) [][]byte {
+	h.t.Helper()
+	replies, forward := h.s.FromClient([]byte(frame))
+	if !forward && len(replies) == 0 {
+		h.t.Fatalf("frame %s neither forwarded nor answered", frame)
+	}
+	return replies
+}
+
+func (h *harness) server(frame string) (string, [][]byte) {
+	h.t.Helper()
+	out, toServer := h.f.Process(h.ctx, h.f.Correlate(h.s, []byte(frame)))
+	return string(out), toServer
+}
+
+func (h *harness) records() []*ctxguard.Record {
+	var recs []*ctxguard.Record
+	if err := h.db.ScanRecords(h.ctx, store.RecordQuery{}, func(r *ctxguard.Record) error { recs = append(recs, r); return nil }); err != nil {
+		h.t.Fatal(err)
+	}
+	return recs
+}
+
+// A response is read as the method of the request it answers, and its
+// record carries the request's URI, the client from initialize and the
+// negotiated version.
+func TestCorrelation(t *testing.T) {
+	h := newHarness(t)
+	h.client(`{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"ide","version":"9"},"capabilities":{}}}`)
+	h.server(`{"jsonrpc":"2.0","id":"init","result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"kb","version":"1"},"instructions":"Use search first."}}`)
+	h.client(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///kb/a.md"}}`)
+	frame := `{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///kb/a.md","text":"hello"}]}}`
+	if out, _ := h.server(frame); out != frame {
+		t.Fatalf("the response changed: %s", out)
+	}
+	recs := h.records()
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2 (instructions, text)", len(recs))
+	}
+	r := recs[1]
+	want := ctxguard.Origin{Server: "kb", Transport: "stdio", Session: "sess-1", Client: ctxguard.Peer{Name: "ide", Version: "9"},
+		ProtocolVersion: "2025-06-18", Message: "response", Method: "resources/read", RequestID: json.RawMessage(`1`), URI: "file:///kb/a.md"}
+	if got := r.Origin; got.Server != want.Server || got.Client != want.Client || got.ProtocolVersion != want.ProtocolVersion ||
+		got.Method != want.Method || string(got.RequestID) != "1" || got.URI != want.URI || got.Message != want.Message {
+		t.Fatalf("origin %+v, want %+v", got, want)
+	}
+	if recs[0].Kind != ctxguard.KindInstructions || recs[0].Method != "initialize" {
+		t.Fatalf("first record %+v", recs[0])
+	}
+	if h.s.PendingCount() != 0 {
+		t.Fatalf("%d requests still pending", h.s.PendingCount())
+	}
+}
+
+// tasks/result is read as the result of the request that created the task.
+func TestTaskResultReadAsItsRequest(t *testing.T) {
+	h := newHarness(t)
+	h.client(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"q":"x"},"task":{"ttl":60000}}}`)
+	h.server(`{"jsonrpc":"2.0","id":1,"result":{"task":{"taskId":"t-42","status":"working"}}}`)
+	h.client(`{"jsonrpc":"2.0","id":2,"method":"tasks/result","params":{"taskId":"t-42"}}`)
+	h.server(`{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"found it"}]}}`)
+	var found bool
+	for _, r := range h.records() {
+		if r.Method == "tasks/result" && r.Kind == ctxguard.KindText && r.Tool == "search" && r.ArgsSHA256 != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no text record of tasks/result attributed to the search tool: %+v", h.records())
+	}
+}
+
+// Requests beyond the pending limit are refused with an error, not
+// forwarded.
+func TestTooManyPending(t *testing.T) {
+	h := newHarness(t)
+	h.s.MaxPending = 2
+	h.client(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+	h.client(`{"jsonrpc":"2.0","id":2,"method":"ping"}`)
+	replies, forward := h.s.FromClient([]byte(`{"jsonrpc":"2.0","id":3,"method":"ping"}`))
+	if forward || len(replies) != 1 || !strings.Contains(string(replies[0]), `"code":-32092`) || !strings.Contains(string(replies[0]), `"id":3`) {
+		t.Fatalf("replies %q, forward %v", replies, forward)
+	}
+}
+
+// failing is an inspector that always fails.
+type failing struct{}
+
+func (failing) Name() string                                { return "failing" }
+func (failing) Run(context.Context, *filter.Exchange) error { return errors.New("detector down") }
+
+// panicking is an inspector with a bug.
+type panicking struct{}
+
+func (panicking) Name() string                                { return "panicking" }
+func (panicking) Run(context.Context, *filter.Exchange) error { panic("bug") }
+
+// A failing stage withholds the content: the request gets an error, a
+// server request is answered to the server, and a notification is dropped.
+// A panic in a stage is a failure, not a crash.
+func TestFailClosed(t *testing.T) {
+	for _, st := range []filter.Stage{failing{}, panicking{}} {
+		t.Run(st.Name(), func(t *testing.T) {
+			h := newHarness(t, st)
+			h.client(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"u"}}`)
+			out, _ := h.server(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"u","text":"secret plan"}]}}`)
+			if !strings.Contains(out, `"code":-32093`) || strings.Contains(out, "secret plan") {
+				t.Fatalf("client got %s", out)
+			}
+			out, toServer := h.server(`{"jsonrpc":"2.0","id":"s1","method":"sampling/createMessage","params":{"messages":[{"role":"user","content":{"type":"text","text":"hi"}}],"maxTokens":5}}`)
+			if out != "" || len(toServer) != 1 || !strings.Contains(string(toServer[0]), `"id":"s1"`) {
+				t.Fatalf("server request: client got %q, server got %q", out, toServer)
+			}
+			if out, _ := h.server(`{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}`); out != "" {
+				t.Fatalf("notification forwarded: %s", out)
+			}
+		})
+	}
+}
+
+// In a batch, only the failed element is replaced; the others keep their
+// bytes.
+func TestBatchPartialFailure(t *testing.T) {
+	h := newHarness(t)
+	h.client(`[{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"a"}},{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"b"}}]`)
+	ok := `{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"a","text":"A"}]}}`
+	bad := `{"jsonrpc":"2.0","id":2,"result":{"contents":[]},"RESULT":{"contents":[{"uri":"b","text":"B"}]}}`
+	out, _ := h.server(`[` + ok + `, ` + bad + `]`)
+	var batch []json.RawMessage
+	if err := json.Unmarshal([]byte(out), &batch); err != nil || len(batch) != 2 {
+		t.Fatalf("out %s: %v", out, err)
+	}
+	if string(batch[0]) != ok || !strings.Contains(string(batch[1]), `"code":-32094`) || !strings.Contains(string(batch[1]), `"id":2`) {
+		t.Fatalf("batch %s", out)
+	}
+}
