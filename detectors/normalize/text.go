@@ -1,0 +1,328 @@
+package normalize
+
+import (
+	"sort"
+	"unicode/utf8"
+)
+
+// Text is a document and its normalised view.
+type Text struct {
+	// Src is the document as it came.
+	Src []byte
+	// Norm is the normalised view that detectors match against.
+	Norm []byte
+	// Hidden are the regions of Norm a reader of the rendered document
+	// would not see, with why.
+	Hidden []Region
+	// Links are the URLs of links and images in the document.
+	Links []Link
+	// Stats counts the invisible characters found.
+	Stats Stats
+
+	anchors []anchor
+}
+
+// Region is a range of Norm.
+type Region struct {
+	Start, End int
+	Reason     string
+}
+
+// Link is a URL in the document. Start and End index Src (the URL itself).
+type Link struct {
+	URL        string
+	Start, End int
+	Image      bool
+}
+
+// Stats counts what normalisation removed or decoded.
+type Stats struct {
+	// ZeroWidthInWords counts zero-width characters between two letters of
+	// Latin, Greek or Cyrillic script, where they only hide words.
+	ZeroWidthInWords int
+	// ZeroWidth counts all zero-width characters.
+	ZeroWidth   int
+	SoftHyphens int
+	// BidiOverrides counts U+202D and U+202E, which reverse displayed text.
+	BidiOverrides int
+	// TagChars counts Unicode tag characters (U+E0000 block).
+	TagChars int
+	// HTML is set when the document was read as HTML.
+	HTML bool
+	// Positions of the zero-width characters in words, bidi overrides and
+	// tag characters in Src (at most 32 each).
+	ZeroWidthAt, BidiAt, TagAt []int
+}
+
+// anchor maps Norm from out onwards (to the next anchor) to Src: byte for
+// byte from src when exact, else all of it to [src, srcEnd).
+type anchor struct {
+	out, src, srcEnd int
+	exact            bool
+}
+
+// SrcSpan maps a range of Norm to the range of Src it came from.
+func (t *Text) SrcSpan(start, end int) (int, int) {
+	if len(t.anchors) == 0 || start >= end {
+		p := t.srcStart(start)
+		return p, p
+	}
+	return t.srcStart(start), t.srcEnd(end)
+}
+
+func (t *Text) find(o int) *anchor {
+	i := sort.Search(len(t.anchors), func(i int) bool { return t.anchors[i].out > o }) - 1
+	if i < 0 {
+		i = 0
+	}
+	return &t.anchors[i]
+}
+
+func (t *Text) srcStart(o int) int {
+	if len(t.anchors) == 0 {
+		return 0
+	}
+	a := t.find(o)
+	if a.exact {
+		return min(a.src+(o-a.out), len(t.Src))
+	}
+	return a.src
+}
+
+func (t *Text) srcEnd(o int) int {
+	a := t.find(o - 1)
+	if a.exact {
+		p := min(a.src+(o-a.out), len(t.Src))
+		// Never end inside a multi-byte character.
+		for p < len(t.Src) && !utf8.RuneStart(t.Src[p]) {
+			p++
+		}
+		return p
+	}
+	return a.srcEnd
+}
+
+// InHidden returns the hidden region containing Norm offset o, if any.
+func (t *Text) InHidden(o int) (Region, bool) {
+	for _, r := range t.Hidden {
+		if r.Start <= o && o < r.End {
+			return r, true
+		}
+	}
+	return Region{}, false
+}
+
+// builder appends normalised text with its offset map.
+type builder struct {
+	t          *Text
+	lastSpace  bool
+	prevLetter bool
+	pendingZW  []int
+	tagStart   int // Norm offset where the current run of tag characters began, or -1
+}
+
+func newBuilder(src []byte) *builder {
+	return &builder{t: &Text{Src: src, Norm: make([]byte, 0, len(src))}, lastSpace: true, tagStart: -1}
+}
+
+func (b *builder) emitExact(c byte, p int) {
+	t := b.t
+	o := len(t.Norm)
+	if n := len(t.anchors); n == 0 || !t.anchors[n-1].exact || o-t.anchors[n-1].out != p-t.anchors[n-1].src {
+		t.anchors = append(t.anchors, anchor{out: o, src: p, exact: true})
+	}
+	t.Norm = append(t.Norm, c)
+}
+
+func (b *builder) emitMapped(s string, p, q int) {
+	if s == "" {
+		return
+	}
+	t := b.t
+	if n := len(t.anchors); n == 0 || t.anchors[n-1].exact || t.anchors[n-1].src != p || t.anchors[n-1].srcEnd != q {
+		t.anchors = append(t.anchors, anchor{out: len(t.Norm), src: p, srcEnd: q})
+	}
+	t.Norm = append(t.Norm, s...)
+}
+
+// space appends one space for source range [p, q) unless the view already
+// ends in one.
+func (b *builder) space(p, q int) {
+	if b.lastSpace {
+		return
+	}
+	if q == p+1 {
+		b.emitExact(' ', p)
+	} else {
+		b.emitMapped(" ", p, q)
+	}
+	b.lastSpace = true
+}
+
+// text appends src[start:end], each character mapped to its own bytes.
+func (b *builder) text(start, end int) {
+	b.runes(b.t.Src[start:end], start, -1, -1)
+}
+
+// decoded appends s, which stands for src[start:end] as a whole (text with
+// its entities decoded).
+func (b *builder) decoded(s []byte, start, end int) {
+	b.runes(s, start, start, end)
+}
+
+// runes appends the runes of s. When ms >= 0, every output maps to
+// [ms, me) of Src; otherwise the rune at s[i] comes from Src[base+i].
+func (b *builder) runes(s []byte, base, ms, me int) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			p := base + i
+			i++
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
+				if ms >= 0 {
+					b.space(ms, me)
+				} else {
+					b.space(p, p+1)
+				}
+				b.prevLetter = false
+				b.pendingZW = b.pendingZW[:0]
+				b.endTags()
+				continue
+			}
+			b.endTags()
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			letter := 'a' <= c && c <= 'z'
+			b.letter(letter)
+			if ms >= 0 {
+				b.emitMapped(string(rune(c)), ms, me)
+			} else {
+				b.emitExact(c, p)
+			}
+			b.lastSpace = false
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		p, q := base+i, base+i+size
+		if ms >= 0 {
+			p, q = ms, me
+		}
+		i += size
+		switch classify(r) {
+		case classSpace:
+			b.space(p, q)
+			b.prevLetter = false
+			b.pendingZW = b.pendingZW[:0]
+			b.endTags()
+		case classZeroWidth:
+			b.t.Stats.ZeroWidth++
+			if b.prevLetter {
+				b.pendingZW = append(b.pendingZW, p)
+			}
+		case classSoftHyphen:
+			b.t.Stats.SoftHyphens++
+		case classBidiOverride:
+			b.t.Stats.BidiOverrides++
+			b.t.Stats.BidiAt = appendCapped(b.t.Stats.BidiAt, p)
+		case classBidiOther, classFormat:
+		case classTag:
+			b.t.Stats.TagChars++
+			b.t.Stats.TagAt = appendCapped(b.t.Stats.TagAt, p)
+			if r >= 0xE0020 && r <= 0xE007E {
+				if b.tagStart < 0 {
+					b.tagStart = len(b.t.Norm)
+				}
+				c := byte(r - 0xE0000)
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				if c == ' ' {
+					b.space(p, q)
+				} else {
+					b.emitMapped(string(rune(c)), p, q)
+					b.lastSpace = false
+				}
+			}
+		default:
+			b.endTags()
+			f := fold(r)
+			if f == "" {
+				continue
+			}
+			b.letter(isLetter(r))
+			if f == " " {
+				b.space(p, q)
+				continue
+			}
+			b.emitMapped(f, p, q)
+			b.lastSpace = false
+		}
+	}
+}
+
+// letter notes whether the rune just read is a letter, counting zero-width
+// characters seen between it and the previous letter.
+func (b *builder) letter(isLetter bool) {
+	if isLetter && len(b.pendingZW) > 0 {
+		b.t.Stats.ZeroWidthInWords += len(b.pendingZW)
+		for _, p := range b.pendingZW {
+			b.t.Stats.ZeroWidthAt = appendCapped(b.t.Stats.ZeroWidthAt, p)
+		}
+	}
+	b.pendingZW = b.pendingZW[:0]
+	b.prevLetter = isLetter
+}
+
+// endTags closes a run of tag characters as a hidden region.
+func (b *builder) endTags() {
+	if b.tagStart >= 0 {
+		b.t.Hidden = append(b.t.Hidden, Region{Start: b.tagStart, End: len(b.t.Norm), Reason: "unicode tag characters"})
+		b.tagStart = -1
+	}
+}
+
+func appendCapped(s []int, p int) []int {
+	if len(s) < 32 {
+		s = append(s, p)
+	}
+	return s
+}
+
+func (b *builder) done() *Text {
+	b.endTags()
+	return b.t
+}
+
+// Phrase normalises a rule's keyword the way documents are normalised.
+func Phrase(s string) string {
+	b := newBuilder([]byte(s))
+	b.text(0, len(s))
+	n := b.done().Norm
+	for len(n) > 0 && n[len(n)-1] == ' ' {
+		n = n[:len(n)-1]
+	}
+	return string(n)
+}
+
+// RegexSource maps the non-ASCII runes of a regular expression the way
+// documents are normalised, leaving its ASCII syntax alone, so that a rule
+// written in Russian or Japanese matches the normalised text.
+func RegexSource(s string) string {
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r < 0x80 {
+			out = append(out, byte(r))
+			continue
+		}
+		if classify(r) == classSpace {
+			out = append(out, ' ')
+			continue
+		}
+		if classify(r) != classPlain {
+			continue
+		}
+		out = append(out, fold(r)...)
+	}
+	return string(out)
+}
