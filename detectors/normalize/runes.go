@@ -90,7 +90,7 @@ func foldSlow(r rune) string {
 		}
 		q = unicode.ToLower(q)
 		if q >= 0x80 {
-			if rep := confusable.GetReplacement(q); rep != "" && isASCIIAlnum(rep) {
+			if rep := confusable.GetReplacement(q); rep != "" && isASCIIPrintable(rep) {
 				for i := 0; i < len(rep); i++ {
 					c := rep[i]
 					if 'A' <= c && c <= 'Z' {
@@ -106,10 +106,12 @@ func foldSlow(r rune) string {
 	return string(out)
 }
 
-func isASCIIAlnum(s string) bool {
+// isASCIIPrintable reports whether a confusable's replacement is plain
+// ASCII: letters for look-alike letters, and ' " - for typographic quotes
+// and dashes, so that rules need not spell every variant.
+func isASCIIPrintable(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+		if c := s[i]; c < 0x21 || c > 0x7e {
 			return false
 		}
 	}

@@ -326,3 +326,27 @@ func RegexSource(s string) string {
 	}
 	return string(out)
 }
+
+// NormSpan maps a range of Src to the range of Norm made from it (the
+// inverse of SrcSpan), for detectors that find things in the original
+// bytes, such as URLs.
+func (t *Text) NormSpan(start, end int) (int, int) {
+	first := func(pos int) int {
+		lo, hi := 0, len(t.Norm)
+		for lo < hi {
+			m := (lo + hi) / 2
+			if s, _ := t.SrcSpan(m, m+1); s < pos {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		return lo
+	}
+	ns := first(start)
+	ne := first(end)
+	if ne < ns {
+		ne = ns
+	}
+	return ns, ne
+}

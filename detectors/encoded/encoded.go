@@ -1,0 +1,183 @@
+// Package encoded finds encoded payloads in content (base64, hex,
+// percent-encoding, rot13) and decodes them, so that the engine can scan
+// what they carry. It finds and decodes; it does not judge: a base64 test
+// fixture that decodes to an image is not suspicious, one that decodes to
+// "ignore your instructions" is, and that is for the detectors to say.
+package encoded
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"net/url"
+	"unicode/utf8"
+)
+
+// Candidate is an encoded run of the content and what it decodes to.
+type Candidate struct {
+	// Kind is "base64", "hex", "url" or "rot13".
+	Kind       string
+	Start, End int
+	Decoded    []byte
+}
+
+// Limits bound the work on one document.
+type Limits struct {
+	// MinLen is the shortest run worth decoding (default 24 bytes).
+	MinLen int
+	// MaxDecoded bounds the bytes decoded from one document (default 1 MiB).
+	MaxDecoded int
+}
+
+// Find returns the encoded runs of src whose decoding is mostly printable
+// text (binary fixtures and images are not scanned again).
+func Find(src []byte, lim Limits) []Candidate {
+	if lim.MinLen <= 0 {
+		lim.MinLen = 24
+	}
+	if lim.MaxDecoded <= 0 {
+		lim.MaxDecoded = 1 << 20
+	}
+	var out []Candidate
+	budget := lim.MaxDecoded
+	add := func(c Candidate) bool {
+		if budget <= 0 {
+			return false
+		}
+		if len(c.Decoded) > budget {
+			c.Decoded = c.Decoded[:budget]
+		}
+		budget -= len(c.Decoded)
+		if textual(c.Decoded) {
+			out = append(out, c)
+		}
+		return true
+	}
+	for i := 0; i < len(src); {
+		c := src[i]
+		if !isB64(c) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(src) && (isB64(src[j]) || src[j] == '=') {
+			j++
+		}
+		run := src[i:j]
+		if len(run) >= lim.MinLen {
+			if isHexRun(run) {
+				if len(run)%2 == 0 {
+					if d, err := hex.DecodeString(string(run)); err == nil && !add(Candidate{Kind: "hex", Start: i, End: j, Decoded: d}) {
+						return out
+					}
+				}
+			} else if d, ok := decodeB64(run); ok && !add(Candidate{Kind: "base64", Start: i, End: j, Decoded: d}) {
+				return out
+			}
+		}
+		i = j
+	}
+	// Percent-encoding: runs with at least three escapes.
+	for i := 0; i < len(src); {
+		p := bytes.IndexByte(src[i:], '%')
+		if p < 0 {
+			break
+		}
+		s := i + p
+		e := s
+		escapes := 0
+		for e < len(src) && !isSpace(src[e]) && src[e] != '"' && src[e] != '\'' && src[e] != '<' && src[e] != ')' {
+			if src[e] == '%' && e+2 < len(src) && isHex(src[e+1]) && isHex(src[e+2]) {
+				escapes++
+			}
+			e++
+		}
+		if escapes >= 3 && e-s >= lim.MinLen/2 {
+			// Start at the beginning of the token, not at its first escape.
+			for s > 0 && !isSpace(src[s-1]) && src[s-1] != '"' && src[s-1] != '\'' && src[s-1] != '(' && src[s-1] != '=' && src[s-1] != '?' && src[s-1] != '&' {
+				s--
+			}
+			if d, err := url.QueryUnescape(string(src[s:e])); err == nil && d != string(src[s:e]) {
+				if !add(Candidate{Kind: "url", Start: s, End: e, Decoded: []byte(d)}) {
+					return out
+				}
+			}
+		}
+		i = max(e, s+1)
+	}
+	return out
+}
+
+// Rot13 returns the rot13 of src (letters rotated, everything else kept).
+func Rot13(src []byte) []byte {
+	out := make([]byte, len(src))
+	for i, c := range src {
+		switch {
+		case 'a' <= c && c <= 'z':
+			c = 'a' + (c-'a'+13)%26
+		case 'A' <= c && c <= 'Z':
+			c = 'A' + (c-'A'+13)%26
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func isB64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func isHexRun(b []byte) bool {
+	for _, c := range b {
+		if !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// decodeB64 decodes standard or URL-safe base64, padded or not. A run of
+// plain words (no digits, no mixed case) is not taken for base64.
+func decodeB64(run []byte) ([]byte, bool) {
+	var upper, lower, digit bool
+	for _, c := range run {
+		upper = upper || 'A' <= c && c <= 'Z'
+		lower = lower || 'a' <= c && c <= 'z'
+		digit = digit || '0' <= c && c <= '9' || c == '+' || c == '/'
+	}
+	if !(upper && lower) {
+		return nil, false
+	}
+	s := bytes.TrimRight(run, "=")
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		// A run may continue past the payload (text glued to it); take the
+		// longest decodable prefix of whole quanta.
+		n := len(s) - len(s)%4
+		if len(s)%4 >= 2 {
+			n = len(s)
+		}
+		if d, err := enc.DecodeString(string(s[:n])); err == nil {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// textual reports whether decoded bytes are text worth scanning: valid
+// UTF-8, mostly printable.
+func textual(b []byte) bool {
+	if len(b) < 8 || !utf8.Valid(b) {
+		return false
+	}
+	printable := 0
+	for _, r := range string(b) {
+		if r >= 0x20 || r == '\n' || r == '\t' || r == '\r' {
+			printable++
+		}
+	}
+	return printable*10 >= utf8.RuneCount(b)*9
+}

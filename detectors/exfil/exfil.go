@@ -1,0 +1,77 @@
+// Package exfil detects data exfiltration through links and images: a URL
+// the reader is to fill with data (the conversation, the user's e-mail, a
+// secret) or to fetch with it, outside the hosts the operator trusts.
+// Rendering a Markdown image is enough to send its URL, so an image with a
+// slot for data is as good as a sent message.
+package exfil
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/detectors"
+)
+
+// Detector is the exfiltration detector.
+type Detector struct {
+	// Allow lists trusted hosts; a host matches itself and its subdomains.
+	Allow []string
+}
+
+var _ detectors.Detector = (*Detector)(nil)
+
+// ID implements detectors.Detector.
+func (*Detector) ID() string { return "exfiltration" }
+
+// placeholder matches a slot in a URL meant to be filled in: {x}, {{x}},
+// <x>, $X, [X], INSERT_X, and words naming data.
+var placeholder = regexp.MustCompile(`(?i)(?:\{\{?[^}]{1,60}\}\}?|%7B%7B?[^%]{1,60}%7D|<[a-z_ ]{2,40}>|%3C[a-z_]{2,40}%3E|\$\{?[A-Z_]{3,}\}?|\[[A-Z_ ]{3,40}\]|\b(?:INSERT|REPLACE|PUT|ADD|APPEND)_?[A-Z_]*\b|\b[A-Z]+_(?:DATA|EMAIL|NAME|TOKEN|KEY|SECRET|PASSWORD|HISTORY|CHAT|CONVERSATION|SUMMARY|MESSAGE|CONTEXT|INFO)\b|\b(?:USER_?DATA|CHAT_?HISTORY|CONVERSATION|SECRETS?|PASSWORD|API_?KEY|TOKEN|EMAIL_?ADDRESS|SYSTEM_?PROMPT|SUMMARY_?HERE|DATA_?HERE)\b|\.\.\.|…)`)
+
+// dataWords name what an exfiltrating instruction wants in the URL.
+var instruction = regexp.MustCompile(`(?:append|add|include|insert|put|encode|replace|fill|substitute|attach|concatenate|embed|pass|send|render|load|fetch|display|show|open)\s+(?:\S+\s+){0,8}?(?:conversation|chat|history|message|messages|e-?mail|password|token|secret|key|keys|credentials|summary|data|context|user'?s|name|address|phone|answer|response|query|question|prompt|session|cookie)s?\b(?:\S+\s+){0,10}?`)
+
+var toURL = regexp.MustCompile(`(?:url|link|image|query|parameter|param|endpoint|address|markdown|img|src|\?|=)`)
+
+// Detect implements detectors.Detector.
+func (d *Detector) Detect(doc *detectors.Document, _ []detectors.Hit) ([]ctxguard.Finding, error) {
+	var out []ctxguard.Finding
+	for _, l := range doc.Links {
+		u, err := url.Parse(strings.TrimSpace(l.URL))
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "") {
+			continue
+		}
+		if d.allowed(u.Hostname()) {
+			continue
+		}
+		slot := placeholder.FindStringIndex(u.RawQuery + "#" + u.Path + "#" + u.Fragment)
+		ns, ne := doc.NormSpan(l.Start, l.End)
+		near := doc.Norm[max(0, ns-240):min(len(doc.Norm), ne+240)]
+		told := instruction.Match(near) && toURL.Match(near)
+		switch {
+		case slot != nil && l.Image:
+			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.image-slot", Severity: ctxguard.SeverityCritical, Start: ns, End: ne, Note: "image URL with a slot for data: rendering it sends the data"})
+		case slot != nil:
+			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.link-slot", Severity: ctxguard.SeverityHigh, Start: ns, End: ne, Note: "link URL with a slot for data"})
+		case told && (u.RawQuery != "" || strings.HasSuffix(u.Path, "/") || strings.Contains(strings.ToLower(string(near)), "?")):
+			sev := ctxguard.SeverityHigh
+			if l.Image {
+				sev = ctxguard.SeverityCritical
+			}
+			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.instructed", Severity: sev, Start: ns, End: ne, Note: "the text tells the reader to put data into this URL"})
+		}
+	}
+	return out, nil
+}
+
+func (d *Detector) allowed(host string) bool {
+	host = strings.ToLower(host)
+	for _, a := range d.Allow {
+		a = strings.ToLower(strings.TrimPrefix(a, "*."))
+		if host == a || strings.HasSuffix(host, "."+a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,280 @@
+package detectors
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/detectors/normalize"
+)
+
+// RuleSet is one detector family's rules, as written in its TOML file.
+type RuleSet struct {
+	// Detector is the family's ID.
+	Detector string `toml:"detector"`
+	Rules    []Rule `toml:"rules"`
+}
+
+// Rule is one pattern of attack. An id never changes meaning.
+type Rule struct {
+	ID          string            `toml:"id"`
+	Description string            `toml:"description"`
+	Severity    ctxguard.Severity `toml:"severity"`
+	// Keywords are the phrases that make the rule a candidate, matched in
+	// the normalised text (lower case, look-alikes folded). Keep them
+	// specific: every occurrence costs a confirmation.
+	Keywords []string `toml:"keywords"`
+	// Confirm are regular expressions over the normalised text around a
+	// keyword; when set, one must match there for the rule to fire, and
+	// the match is the finding's span. Without them, the keyword is.
+	Confirm []string `toml:"confirm"`
+	// Unless are regular expressions that, matching anywhere in the window,
+	// veto the rule there: negations ("will never ask for your password"),
+	// and contexts that make the words harmless ("Android developer mode").
+	Unless []string `toml:"unless"`
+	// Window is how many bytes either side of a keyword the confirmation
+	// looks at (default 160).
+	Window int `toml:"window"`
+	// Examples must fire; Counterexamples must not. A table test checks
+	// both for every rule.
+	Examples        []string `toml:"examples"`
+	Counterexamples []string `toml:"counterexamples"`
+	// Disabled turns off a built-in rule from a user's rule file.
+	Disabled bool `toml:"disabled"`
+}
+
+// ParseRules reads a rule file. Unknown keys are an error, so a typo does
+// not silently disable a rule.
+func ParseRules(name string, data []byte) (*RuleSet, error) {
+	var rs RuleSet
+	md, err := toml.Decode(string(data), &rs)
+	if err != nil {
+		return nil, fmt.Errorf("detectors: rules %s: %w", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("detectors: rules %s: unknown key %s", name, und[0])
+	}
+	seen := map[string]bool{}
+	for _, r := range rs.Rules {
+		switch {
+		case r.ID == "":
+			return nil, fmt.Errorf("detectors: rules %s: a rule has no id", name)
+		case seen[r.ID]:
+			return nil, fmt.Errorf("detectors: rules %s: rule %s defined twice", name, r.ID)
+		case !r.Disabled && r.Severity.Rank() == 0:
+			return nil, fmt.Errorf("detectors: rules %s: rule %s: severity must be low, medium, high or critical", name, r.ID)
+		case !r.Disabled && len(r.Keywords) == 0:
+			return nil, fmt.Errorf("detectors: rules %s: rule %s has no keywords", name, r.ID)
+		}
+		seen[r.ID] = true
+	}
+	return &rs, nil
+}
+
+// MustParseRules is ParseRules for rules embedded in the binary.
+func MustParseRules(name string, data []byte) *RuleSet {
+	rs, err := ParseRules(name, data)
+	if err != nil {
+		panic(err)
+	}
+	return rs
+}
+
+// Merge returns the rules of rs with those of user added, a user rule
+// replacing a built-in one of the same id.
+func (rs *RuleSet) Merge(user *RuleSet) *RuleSet {
+	out := &RuleSet{Detector: rs.Detector}
+	byID := map[string]int{}
+	for _, r := range rs.Rules {
+		byID[r.ID] = len(out.Rules)
+		out.Rules = append(out.Rules, r)
+	}
+	for _, r := range user.Rules {
+		if i, ok := byID[r.ID]; ok {
+			out.Rules[i] = r
+		} else {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	return out
+}
+
+// PhraseDetector is a detector whose rules are keywords confirmed by
+// regular expressions: most families are one.
+type PhraseDetector struct {
+	id       string
+	rules    []*compiledRule
+	keywords []string // normalised
+	kwRule   []int    // keyword index → rule index
+}
+
+type compiledRule struct {
+	Rule
+	confirm, unless []*regexp.Regexp
+}
+
+var _ Keyworded = (*PhraseDetector)(nil)
+
+// NewPhraseDetector compiles a rule set.
+func NewPhraseDetector(rs *RuleSet) (*PhraseDetector, error) {
+	d := &PhraseDetector{id: rs.Detector}
+	var errs []error
+	for _, r := range rs.Rules {
+		if r.Disabled {
+			continue
+		}
+		cr := &compiledRule{Rule: r}
+		if cr.Window <= 0 {
+			cr.Window = 160
+		}
+		compile := func(what string, srcs []string, into *[]*regexp.Regexp) {
+			for _, c := range srcs {
+				re, err := regexp.Compile(normalize.RegexSource(c))
+				if err != nil {
+					errs = append(errs, fmt.Errorf("detectors: %s: rule %s: %s %q: %w", rs.Detector, r.ID, what, c, err))
+					continue
+				}
+				*into = append(*into, re)
+			}
+		}
+		compile("confirm", r.Confirm, &cr.confirm)
+		compile("unless", r.Unless, &cr.unless)
+		ri := len(d.rules)
+		d.rules = append(d.rules, cr)
+		for _, k := range r.Keywords {
+			nk := normalize.Phrase(k)
+			if nk == "" {
+				errs = append(errs, fmt.Errorf("detectors: %s: rule %s: keyword %q is empty once normalised", rs.Detector, r.ID, k))
+				continue
+			}
+			d.keywords = append(d.keywords, nk)
+			d.kwRule = append(d.kwRule, ri)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return d, nil
+}
+
+// ID implements Detector.
+func (d *PhraseDetector) ID() string { return d.id }
+
+// Keywords implements Keyworded.
+func (d *PhraseDetector) Keywords() []string { return d.keywords }
+
+// Rules returns the detector's rules, for tests and documentation.
+func (d *PhraseDetector) Rules() []Rule {
+	out := make([]Rule, len(d.rules))
+	for i, r := range d.rules {
+		out[i] = r.Rule
+	}
+	return out
+}
+
+// Detect implements Detector.
+func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, error) {
+	var out []ctxguard.Finding
+	type key struct {
+		rule       int
+		start, end int
+	}
+	seen := map[key]bool{}
+	for _, h := range hits {
+		ri := d.kwRule[h.Keyword]
+		r := d.rules[ri]
+		start, end := h.Start, h.End
+		if len(r.confirm) > 0 {
+			lo := max(0, h.Start-r.Window)
+			hi := min(len(doc.Norm), h.End+r.Window)
+			window := doc.Norm[lo:hi]
+			found := false
+			for _, re := range r.confirm {
+				for _, m := range re.FindAllIndex(window, -1) {
+					// The match must cover the keyword: a confirmation
+					// elsewhere in the window belongs to another hit.
+					if lo+m[0] <= h.Start && h.End <= lo+m[1] {
+						start, end, found = lo+m[0], lo+m[1], true
+						break
+					}
+				}
+				if found {
+					break
+				}
+			}
+			if !found {
+				continue
+			}
+		}
+		if r.vetoed(doc.Norm, start, end) {
+			continue
+		}
+		k := key{ri, start, end}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, ctxguard.Finding{Detector: d.id, Rule: r.ID, Severity: r.Severity, Start: start, End: end})
+	}
+	return out, nil
+}
+
+// vetoed reports whether an Unless pattern matches in the sentence of
+// [start, end): a negation or a harmless context vetoes the words it goes
+// with, not a different sentence of the same document.
+func (r *compiledRule) vetoed(norm []byte, start, end int) bool {
+	if len(r.unless) == 0 {
+		return false
+	}
+	ss, se := sentence(norm, start, end, r.Window)
+	for _, re := range r.unless {
+		if re.Match(norm[ss:se]) {
+			return true
+		}
+	}
+	return false
+}
+
+// sentence widens [start, end) to the sentence around it in the normalised
+// text (which has no line breaks): to the nearest ". ", "! ", "? ", "; " or
+// ": " either side, at most limit bytes away.
+func sentence(norm []byte, start, end, limit int) (int, int) {
+	ss := start
+	for ss > 0 && start-ss < limit {
+		if ss >= 2 && norm[ss-1] == ' ' && strings.IndexByte(".!?;", norm[ss-2]) >= 0 {
+			break
+		}
+		ss--
+	}
+	se := end
+	for se < len(norm) && se-end < limit {
+		if se+1 < len(norm) && strings.IndexByte(".!?;", norm[se]) >= 0 && norm[se+1] == ' ' {
+			se++
+			break
+		}
+		se++
+	}
+	return ss, se
+}
+
+// wordBoundary reports whether a keyword hit stands as a word in the
+// normalised text: keywords are matched as substrings, and "rule" must not
+// fire inside "overrule". An ASCII keyword needs a boundary before it, and
+// after it unless the rule wrote it with a trailing "*" (a stem: "instruct*").
+// Keywords in scripts without spaces (Chinese, Japanese) match anywhere.
+func wordBoundary(norm []byte, start, end int, keyword string, stem bool) bool {
+	isWord := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_'
+	}
+	if start > 0 && isWord(keyword[0]) && isWord(norm[start-1]) {
+		return false
+	}
+	if !stem && end < len(norm) && isWord(keyword[len(keyword)-1]) && isWord(norm[end]) {
+		return false
+	}
+	return true
+}
