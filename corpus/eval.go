@@ -25,7 +25,7 @@ func (o Outcome) Correct() bool {
 // Metrics are the confusion counts of a set of documents and what follows
 // from them. A rate with no denominator is reported as -1.
 type Metrics struct {
-	N, TP, FP, TN, FN, Errors int
+	N, TP, FP, TN, FN, Errors  int
 	Precision, Recall, F1, FPR float64
 }
 

@@ -59,12 +59,24 @@ const (
 )
 
 // metaWords mark a document that talks about attacks rather than making
-// one; an attack phrase quoted in such a document is weighed less.
+// one: security training, incident reports, detection rules. An attack
+// phrase quoted in such a document is weighed less; in a document that
+// uses several of these words, every phrase is taken as discussed rather
+// than meant (discussionWords distinct words).
 var metaWords = []string{
 	"prompt injection", "prompt-injection", "jailbreak*", "attacker*", "malicious", "adversar*", "red team*", "red-team*",
 	"phishing", "social engineering", "security awareness", "threat model*", "payload*", "exploit*", "vulnerab*",
-	"for example", "example of", "examples of", "e.g.", "such as", "owasp", "cve-", "injection attack*", "mitigat*",
+	"owasp", "cve-", "injection attack*", "mitigat*", "scammer*", "fraudster*", "pentest*", "penetration test*", "indicator of compromise",
+	"attack", "attacks", "planted", "indirect injection", "scam", "scams", "fraud", "red flag*", "impersonat*", "pretext*", "tabletop",
+	"security training", "awareness training", "threat actor*", "blocked attempt*", "detection rule*", "guardrail*",
+	"prompt-injektion", "angriff*", "angreifer*", "injection de prompt", "attaque*", "attaquant*", "inyeccion de prompt", "ataque*", "atacante*",
+	"iniezione di prompt", "attacco", "attacchi", "injecao de prompt", "prompt-injectie", "aanval*", "промпт-инъекц*", "атак*", "злоумышленник*",
+	"プロンプトインジェクション", "攻撃", "提示注入", "提示词注入", "攻击", "프롬프트 인젝션", "공격",
 }
+
+// discussionWords is how many distinct meta words make a document a
+// discussion of attacks.
+const discussionWords = 3
 
 var rot13Words = []string{"rot13", "rot-13", "rot 13", "caesar cipher", "ebg13"}
 
@@ -150,7 +162,8 @@ func (e *Engine) Scan(content []byte, tools []string) (Result, error) {
 func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([]ctxguard.Finding, error) {
 	doc := &Document{Text: normalize.New(content), Tools: tools, Depth: depth}
 	hits := make([][]Hit, len(e.detectors))
-	var meta, rot13 bool
+	var rot13 bool
+	metaSeen := map[int]bool{}
 	norm := doc.Norm
 	e.trie.Walk(norm, func(end, n, pi int64) bool {
 		start := int(end - n + 1)
@@ -162,7 +175,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 			}
 			switch p.det {
 			case ctxMeta:
-				meta = true
+				metaSeen[p.kw] = true
 			case ctxRot13:
 				rot13 = true
 			default:
@@ -172,6 +185,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 		return true
 	})
 
+	ctx := context{meta: len(metaSeen) > 0, discussion: len(metaSeen) >= discussionWords}
 	var out []ctxguard.Finding
 	var errs []error
 	for i, d := range e.detectors {
@@ -184,7 +198,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 			continue
 		}
 		for _, f := range fs {
-			out = append(out, e.place(doc, f, meta))
+			out = append(out, e.place(doc, f, ctx))
 		}
 	}
 
@@ -209,24 +223,75 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 	return out, errors.Join(errs...)
 }
 
+// context is what the engine knows of a document as a whole.
+type context struct {
+	meta       bool // it talks about attacks
+	discussion bool // it is mostly about attacks
+}
+
 // place maps a finding from the normalised view to the original bytes and
-// notes its context: inside a hidden region (severity raised one step), or
-// quoted as an example in a document about attacks.
-func (e *Engine) place(doc *Document, f ctxguard.Finding, meta bool) ctxguard.Finding {
+// notes its context: quoted as an example in a document about attacks (or
+// anywhere in a discussion of attacks), or inside a hidden region
+// (severity raised one step).
+func (e *Engine) place(doc *Document, f ctxguard.Finding, c context) ctxguard.Finding {
 	ns, ne := f.Start, f.End
 	f.Start, f.End = doc.SrcSpan(ns, ne)
-	if r, ok := doc.InHidden(ns); ok && f.Detector != "hidden" {
+	// A quotation comes first: markup shown as an example in a code block
+	// is displayed, not hidden.
+	if c.discussion || (c.meta && quoted(doc.Src, f.Start, f.End)) {
+		f.Note = joinNote(f.Note, NoteQuoted)
+	} else if label(doc.Src, f.Start, f.End) {
+		f.Note = joinNote(f.Note, NoteLabel)
+	} else if r, ok := doc.InHidden(ns); ok && f.Detector != "hidden" {
 		f.Severity = raise(f.Severity)
 		f.Note = joinNote(f.Note, "in hidden text ("+r.Reason+")")
-	} else if meta && quoted(doc.Src, f.Start, f.End) {
-		f.Note = joinNote(f.Note, NoteQuoted)
 	}
 	return f
 }
 
 // NoteQuoted marks a finding quoted as an example in a document that
-// discusses attacks; Score weighs it less.
-const NoteQuoted = "quoted in a document about attacks"
+// discusses attacks, or found in a discussion of attacks; Score weighs it
+// less.
+const NoteQuoted = "discussed in a document about attacks"
+
+// NoteLabel marks a finding that is a short string value on its own, such
+// as a user-interface label in a translation file ("Ignore previous
+// instructions" as a button's text); Score weighs it as a quotation.
+const NoteLabel = "a short label string"
+
+// label reports whether src[start:end] is most of a short string value:
+// between quotes, or between '>' and '<' of an element, on one line.
+func label(src []byte, start, end int) bool {
+	ls := bytes.LastIndexByte(src[:start], '\n') + 1
+	le := bytes.IndexByte(src[end:], '\n')
+	if le < 0 {
+		le = len(src)
+	} else {
+		le += end
+	}
+	for _, d := range [][2]byte{{'"', '"'}, {'\'', '\''}, {'>', '<'}, {'=', '\n'}} {
+		o := bytes.LastIndexByte(src[ls:start], d[0])
+		if o < 0 {
+			continue
+		}
+		o += ls + 1
+		var c int
+		if d[1] == '\n' {
+			c = le
+		} else {
+			c = bytes.IndexByte(src[end:le], d[1])
+			if c < 0 {
+				continue
+			}
+			c += end
+		}
+		value := bytes.TrimSpace(src[o:c])
+		if len(value) > 0 && len(value) <= 60 && len(bytes.Fields(value)) <= 7 && (end-start)*2 >= len(value) {
+			return true
+		}
+	}
+	return false
+}
 
 func joinNote(a, b string) string {
 	if a == "" {
@@ -268,28 +333,53 @@ func wrapDecoded(c encoded.Candidate, inner []ctxguard.Finding) []ctxguard.Findi
 
 // quoted reports whether src[start:end] is presented as a quotation: in a
 // fenced or inline code span, in a block quote, or between quotation marks
-// on its line.
+// within its paragraph.
 func quoted(src []byte, start, end int) bool {
 	if bytes.Count(src[:start], []byte("```"))%2 == 1 || bytes.Count(src[:start], []byte("~~~"))%2 == 1 {
 		return true
 	}
 	ls := bytes.LastIndexByte(src[:start], '\n') + 1
-	le := bytes.IndexByte(src[end:], '\n')
-	if le < 0 {
-		le = len(src)
-	} else {
-		le += end
-	}
-	before, after := src[ls:start], src[end:le]
-	if t := bytes.TrimLeft(src[ls:le], " \t"); bytes.HasPrefix(t, []byte(">")) {
+	if t := bytes.TrimLeft(src[ls:start], " \t"); bytes.HasPrefix(t, []byte(">")) {
 		return true
 	}
-	for _, q := range [][2]string{{"`", "`"}, {`"`, `"`}, {"“", "”"}, {"„", "“"}, {"«", "»"}, {"'", "'"}, {"‘", "’"}, {"「", "」"}, {"『", "』"}} {
-		if bytes.Count(before, []byte(q[0]))%2 == 1 || (q[0] != q[1] && bytes.Contains(before, []byte(q[0]))) {
-			if bytes.Contains(after, []byte(q[1])) {
-				return true
-			}
+	// The paragraph around the span, at most 400 bytes either way.
+	ps := max(0, start-400)
+	if i := bytes.LastIndex(src[ps:start], []byte("\n\n")); i >= 0 {
+		ps += i + 2
+	}
+	pe := min(len(src), end+400)
+	if i := bytes.Index(src[end:pe], []byte("\n\n")); i >= 0 {
+		pe = end + i
+	}
+	before, after := src[ps:start], src[end:pe]
+	for _, q := range [][2]string{{"`", "`"}, {`"`, `"`}, {"“", "”"}, {"„", "“"}, {"«", "»"}, {"‘", "’"}, {"「", "」"}, {"『", "』"}, {"<code>", "</code>"}, {"<pre", "</pre>"}, {"<q>", "</q>"}, {"<blockquote", "</blockquote>"}} {
+		open := bytes.LastIndex(before, []byte(q[0]))
+		if open < 0 {
+			continue
 		}
+		if q[0] == q[1] {
+			// Same mark both sides: the nearest one before must open (at a
+			// word's start) and one after must close (at a word's end).
+			opens := open == 0 || isSpaceOrOpen(before[open-1])
+			opens = opens && open+len(q[0]) < len(before) && before[open+len(q[0])] != ' '
+			if opens || open+len(q[0]) == len(before) {
+				if c := bytes.Index(after, []byte(q[1])); c >= 0 && (c == 0 || after[c-1] != ' ') {
+					return true
+				}
+			}
+			continue
+		}
+		if close := bytes.LastIndex(before, []byte(q[1])); close < open && bytes.Contains(after, []byte(q[1])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isSpaceOrOpen(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '(', '[', ':', '=', '>':
+		return true
 	}
 	return false
 }
