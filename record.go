@@ -24,6 +24,12 @@ type Record struct {
 	SHA256   string `json:"sha256"`
 	XXHash64 string `json:"xxhash64"`
 	Note     string `json:"note,omitempty"`
+
+	// Verdict, Score and Findings are the detectors' judgement of the
+	// item; empty when it was not scanned (binary content).
+	Verdict  Verdict   `json:"verdict,omitempty"`
+	Score    float64   `json:"score,omitempty"`
+	Findings []Finding `json:"findings,omitempty"`
 }
 
 // Origin is where an item came from: the server, the session and the

@@ -14,8 +14,25 @@ import (
 // Config is the whole configuration file. Every setting has a default, and a
 // command-line flag, where there is one, wins over the file.
 type Config struct {
-	Store  Store  `toml:"store"`
-	Filter Filter `toml:"filter"`
+	Store     Store     `toml:"store"`
+	Filter    Filter    `toml:"filter"`
+	Detectors Detectors `toml:"detectors"`
+}
+
+// Detectors configures the injection detectors, in the filter and in
+// ctxguard scan and eval.
+type Detectors struct {
+	// Threshold is the score at which content is suspicious (default 0.5).
+	Threshold float64 `toml:"threshold"`
+	// AllowHosts are hosts whose links and images are trusted by the
+	// exfiltration detector (a host also covers its subdomains).
+	AllowHosts []string `toml:"allow_hosts"`
+	// Rules are rule files of your own, in the format of the built-in ones
+	// (detectors/phrases/rules): a rule with a built-in id replaces it.
+	Rules []string `toml:"rules"`
+	// MaxDecodeDepth bounds how often an encoded payload is decoded and
+	// scanned again (default 2).
+	MaxDecodeDepth int `toml:"max_decode_depth"`
 }
 
 // Store configures the data directory's database.

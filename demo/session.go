@@ -61,7 +61,7 @@ func RunSession(ctx context.Context, t mcp.Transport) (Transcript, error) {
 // large, its SHA-256, and when.
 func PrintRecords(w io.Writer, recs []*ctxguard.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tMETHOD\tKIND\tURI / TOOL\tSIZE\tSHA-256\tTIME")
+	fmt.Fprintln(tw, "SEQ\tMETHOD\tKIND\tURI / TOOL\tSIZE\tSHA-256\tVERDICT\tSCORE\tTIME")
 	for _, r := range recs {
 		what := r.URI
 		if what == "" {
@@ -73,7 +73,11 @@ func PrintRecords(w io.Writer, recs []*ctxguard.Record) error {
 		if what == "" {
 			what = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Seq, r.Method, r.Kind, sanitize(what), r.Size, r.SHA256, r.Time.Local().Format(time.TimeOnly+".000"))
+		verdict := string(r.Verdict)
+		if verdict == "" {
+			verdict = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%.2f\t%s\n", r.Seq, r.Method, r.Kind, sanitize(what), r.Size, r.SHA256[:16]+"…", verdict, r.Score, r.Time.Local().Format(time.TimeOnly+".000"))
 	}
 	return tw.Flush()
 }

@@ -40,3 +40,16 @@ type Detector interface {
 type Keyworded interface {
 	Keywords() []string
 }
+
+// RuleInfo describes a rule, for reports (SARIF) and documentation.
+type RuleInfo struct {
+	ID          string
+	Detector    string
+	Description string
+	Severity    ctxguard.Severity
+}
+
+// Documented is a detector that can describe its rules.
+type Documented interface {
+	RuleInfo() []RuleInfo
+}

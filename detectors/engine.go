@@ -133,6 +133,22 @@ func NewEngine(cfg Config, dets ...Detector) (*Engine, error) {
 	return e, nil
 }
 
+// Rules describes every rule of the engine's detectors, and the encoded
+// payload rules the engine reports itself.
+func (e *Engine) Rules() []RuleInfo {
+	var out []RuleInfo
+	for _, d := range e.detectors {
+		if doc, ok := d.(Documented); ok {
+			out = append(out, doc.RuleInfo()...)
+		}
+	}
+	for _, k := range []string{"base64", "hex", "url", "rot13"} {
+		out = append(out, RuleInfo{ID: "encoded." + k, Detector: "encoded", Severity: ctxguard.SeverityHigh,
+			Description: "A " + k + "-encoded payload that decodes to text another rule fires on."})
+	}
+	return out
+}
+
 func newPattern(det, kw int, w string) pattern {
 	stem := strings.HasSuffix(w, "*")
 	return pattern{det: det, kw: kw, text: normalize.Phrase(strings.TrimSuffix(w, "*")), stem: stem}

@@ -3,7 +3,9 @@ package detectors
 import (
 	"errors"
 	"fmt"
+	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -115,6 +117,13 @@ type PhraseDetector struct {
 type compiledRule struct {
 	Rule
 	confirm, unless []*regexp.Regexp
+	// prefilters are the confirm patterns' cheap necessary conditions;
+	// anchored are the confirm patterns anchored at the start of the text.
+	prefilters []prefilter
+	anchored   []*regexp.Regexp
+	// starts are, per confirm pattern, the literals a match must begin
+	// with, when they can be derived (nil otherwise).
+	starts [][][]byte
 }
 
 var _ Keyworded = (*PhraseDetector)(nil)
@@ -142,6 +151,11 @@ func NewPhraseDetector(rs *RuleSet) (*PhraseDetector, error) {
 			}
 		}
 		compile("confirm", r.Confirm, &cr.confirm)
+		for _, re := range cr.confirm {
+			cr.prefilters = append(cr.prefilters, newPrefilter(re.String()))
+			cr.anchored = append(cr.anchored, regexp.MustCompile(`^(?:`+re.String()+`)`))
+			cr.starts = append(cr.starts, startLiterals(re.String()))
+		}
 		compile("unless", r.Unless, &cr.unless)
 		ri := len(d.rules)
 		d.rules = append(d.rules, cr)
@@ -176,7 +190,23 @@ func (d *PhraseDetector) Rules() []Rule {
 	return out
 }
 
+// RuleInfo implements Documented.
+func (d *PhraseDetector) RuleInfo() []RuleInfo {
+	out := make([]RuleInfo, len(d.rules))
+	for i, r := range d.rules {
+		out[i] = RuleInfo{ID: r.ID, Detector: d.id, Description: r.Description, Severity: r.Severity}
+	}
+	return out
+}
+
 // Detect implements Detector.
+//
+// Confirmation runs once per rule and region: the hits of a rule are
+// widened to their sentences (at most Window bytes either side), regions
+// that overlap are merged, each rule's regular expressions run once over
+// each region, and a match counts for the hits it covers. A keyword that
+// recurs in a long document therefore costs one regex pass, not one per
+// occurrence.
 func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, error) {
 	var out []ctxguard.Finding
 	type key struct {
@@ -184,43 +214,144 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 		start, end int
 	}
 	seen := map[key]bool{}
+	add := func(ri, start, end int) {
+		k := key{ri, start, end}
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		r := d.rules[ri]
+		if r.vetoed(doc.Norm, start, end) {
+			return
+		}
+		out = append(out, ctxguard.Finding{Detector: d.id, Rule: r.ID, Severity: r.Severity, Start: start, End: end})
+	}
+	byRule := map[int][]Hit{}
 	for _, h := range hits {
 		ri := d.kwRule[h.Keyword]
+		if len(d.rules[ri].confirm) == 0 {
+			add(ri, h.Start, h.End)
+			continue
+		}
+		byRule[ri] = append(byRule[ri], h)
+	}
+	for ri, rh := range byRule {
 		r := d.rules[ri]
-		start, end := h.Start, h.End
-		if len(r.confirm) > 0 {
-			lo := max(0, h.Start-r.Window)
-			hi := min(len(doc.Norm), h.End+r.Window)
-			window := doc.Norm[lo:hi]
-			found := false
-			for _, re := range r.confirm {
-				for _, m := range re.FindAllIndex(window, -1) {
-					// The match must cover the keyword: a confirmation
-					// elsewhere in the window belongs to another hit.
-					if lo+m[0] <= h.Start && h.End <= lo+m[1] {
-						start, end, found = lo+m[0], lo+m[1], true
-						break
-					}
+		for _, h := range rh {
+			lo, hi := clause(doc.Norm, h.Start, h.End, r.Window)
+			text := doc.Norm[lo:hi]
+			for ci, re := range r.anchored {
+				if !r.prefilters[ci].match(text) {
+					continue
 				}
-				if found {
+				// The match must cover the keyword, so it starts at a word
+				// start at or before it: try those, leftmost first, with
+				// the pattern anchored (a failing start fails in a few
+				// bytes; an unanchored search would rescan the clause).
+				if ms, me, ok := firstCovering(doc.Norm, re, r.starts[ci], lo, hi, h); ok {
+					add(ri, ms, me)
 					break
 				}
 			}
-			if !found {
-				continue
-			}
 		}
-		if r.vetoed(doc.Norm, start, end) {
-			continue
-		}
-		k := key{ri, start, end}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		out = append(out, ctxguard.Finding{Detector: d.id, Rule: r.ID, Severity: r.Severity, Start: start, End: end})
 	}
 	return out, nil
+}
+
+// firstCovering finds the leftmost match of an anchored pattern, starting
+// at a word start in [lo, h.Start], that covers the hit. When the literals
+// a match must begin with are known, only their occurrences are tried.
+func firstCovering(norm []byte, re *regexp.Regexp, starts [][]byte, lo, hi int, h Hit) (int, int, bool) {
+	try := func(s int) (int, int, bool) {
+		m := re.FindIndex(norm[s:hi])
+		if m != nil && s+m[1] >= h.End {
+			return s, s + m[1], true
+		}
+		return 0, 0, false
+	}
+	if starts == nil {
+		for s := lo; s <= h.Start; s++ {
+			if s > lo && !startsWord(norm, s) {
+				continue
+			}
+			if ms, me, ok := try(s); ok {
+				return ms, me, true
+			}
+		}
+		return 0, 0, false
+	}
+	var cands []int
+	region := norm[lo:min(hi, h.Start+1+maxLiteral(starts))]
+	for _, lit := range starts {
+		for off := 0; ; {
+			i := bytes.Index(region[off:], lit)
+			if i < 0 {
+				break
+			}
+			p := lo + off + i
+			off += i + 1
+			if p <= h.Start && (p == lo || startsWord(norm, p)) {
+				cands = append(cands, p)
+			}
+		}
+	}
+	slices.Sort(cands)
+	for i, s := range cands {
+		if i > 0 && cands[i-1] == s {
+			continue
+		}
+		if ms, me, ok := try(s); ok {
+			return ms, me, true
+		}
+	}
+	return 0, 0, false
+}
+
+func maxLiteral(lits [][]byte) int {
+	n := 0
+	for _, l := range lits {
+		n = max(n, len(l))
+	}
+	return n
+}
+
+// startsWord reports whether a token begins at s: after a space or
+// punctuation, or at a change into or out of a letter (for scripts written
+// without spaces, every position may start a word).
+func startsWord(norm []byte, s int) bool {
+	p := norm[s-1]
+	c := norm[s]
+	if c >= 0x80 && (c&0xC0) == 0x80 {
+		return false // inside a multi-byte character
+	}
+	if p == ' ' || p == '(' || p == '[' || p == '"' || p == '\'' || p == ':' || p == ',' || p == '>' || p == '<' || p == '-' || p == '/' || p == '*' || p == '_' || p == '.' || p == '|' {
+		return true
+	}
+	return c >= 0x80 || p >= 0x80 || !isAlnum(p) || !isAlnum(c)
+}
+
+func isAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+// clause returns the text around a keyword that a confirmation looks at:
+// its sentence in the normalised text, split at ". ", "! " and "? ", at
+// most limit bytes either side.
+func clause(norm []byte, start, end, limit int) (int, int) {
+	lo := start
+	for lo > 0 && start-lo < limit {
+		if lo >= 2 && norm[lo-1] == ' ' && (norm[lo-2] == '.' || norm[lo-2] == '!' || norm[lo-2] == '?') {
+			break
+		}
+		lo--
+	}
+	hi := end
+	for hi < len(norm) && hi-end < limit {
+		if hi+1 < len(norm) && (norm[hi] == '.' || norm[hi] == '!' || norm[hi] == '?') && norm[hi+1] == ' ' {
+			hi++
+			break
+		}
+		hi++
+	}
+	return lo, hi
 }
 
 // vetoed reports whether an Unless pattern matches in the sentence of

@@ -3,6 +3,7 @@ package filter
 import (
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter/jsonrpc"
+	"github.com/ctxguard/ctxguard/provenance"
 )
 
 // Exchange is one frame from the server on its way through the chain.
@@ -42,4 +43,6 @@ type Unit struct {
 type Inspection struct {
 	Item   ctxguard.Item
 	Record ctxguard.Record
+	// Sums are the item's checksums, computed once by observe.
+	Sums provenance.Sums
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter/jsonrpc"
+	"github.com/ctxguard/ctxguard/provenance"
 	"github.com/ctxguard/ctxguard/store"
 )
 
@@ -162,7 +163,7 @@ func (f *Filter) withheldFrame(ctx context.Context, ex *Exchange) {
 	o := s.origin(jsonrpc.Invalid, "", nil, nil)
 	o.Message = "unknown"
 	it := ctxguard.Item{Kind: ctxguard.KindUnparsed, Content: ex.Frame, Note: ex.Reason + "; withheld"}
-	rec := observe(&it, &o, f.now())
+	rec, _ := provenance.Observe(&it, &o, f.now())
 	if err := f.opts.Records.AppendRecords(ctx, []*ctxguard.Record{&rec}); err != nil {
 		f.log.Error("could not record a withheld frame", "server", s.Server, "err", err)
 	}

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +52,37 @@ type Session struct {
 	pending  map[string][]*Request
 	npending int
 	tasks    map[string]*Request
+	// toolNames are the server's tools from its last tools/list; toolsVer
+	// changes whenever they do (scan results are cached per version).
+	toolNames []string
+	toolsVer  uint64
+}
+
+// maxTools bounds the tool names a session remembers.
+const maxTools = 1000
+
+// learnTools adds the tool names a tools/list response (or one page of it)
+// announced.
+func (s *Session) learnTools(names []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	added := false
+	for _, n := range names {
+		if len(s.toolNames) < maxTools && !slices.Contains(s.toolNames, n) {
+			s.toolNames = append(s.toolNames, n)
+			added = true
+		}
+	}
+	if added {
+		s.toolsVer++
+	}
+}
+
+// tools returns the server's tool names and their version.
+func (s *Session) tools() ([]string, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clip(s.toolNames), s.toolsVer
 }
 
 // NewSession returns a session of the given server, transport and id.

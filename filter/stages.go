@@ -41,14 +41,10 @@ func (s observeStage) Run(_ context.Context, ex *Exchange) error {
 	now := s.now()
 	for _, u := range ex.Units {
 		for _, in := range u.Items {
-			in.Record = observe(&in.Item, &u.Origin, now)
+			in.Record, in.Sums = provenance.Observe(&in.Item, &u.Origin, now)
 		}
 	}
 	return nil
-}
-
-func observe(it *ctxguard.Item, o *ctxguard.Origin, now time.Time) ctxguard.Record {
-	return provenance.Observe(it, o, now)
 }
 
 // recordStage stores every record, durably, before anything is forwarded:

@@ -43,8 +43,8 @@ func SHA256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// Observe returns the record of an item seen at time now.
-func Observe(it *ctxguard.Item, origin *ctxguard.Origin, now time.Time) ctxguard.Record {
+// Observe returns the record of an item seen at time now, and its checksums.
+func Observe(it *ctxguard.Item, origin *ctxguard.Origin, now time.Time) (ctxguard.Record, Sums) {
 	s := Sum(it.Content)
 	rec := ctxguard.Record{
 		Time:     now.UTC(),
@@ -70,5 +70,5 @@ func Observe(it *ctxguard.Item, origin *ctxguard.Origin, now time.Time) ctxguard
 			rec.Prompt = it.Name
 		}
 	}
-	return rec
+	return rec, s
 }

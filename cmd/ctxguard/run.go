@@ -28,6 +28,8 @@ type cli struct {
 	Globals
 
 	Wrap  wrapCmd  `cmd:"" help:"Run an MCP server (stdio) behind the filter: ctxguard wrap [flags] -- CMD [ARGS...]."`
+	Scan  scanCmd  `cmd:"" help:"Score documents for prompt injection offline. Exit 0 clean, 1 suspicious found, 2 error."`
+	Eval  evalCmd  `cmd:"" help:"Measure the detectors on a labeled corpus: precision, recall, F1 and false-positive rate per category."`
 	Audit auditCmd `cmd:"" help:"Read the provenance records."`
 	Demo  demoCmd  `cmd:"" help:"Show the filter at work on a bundled knowledge base."`
 }

@@ -6,6 +6,7 @@
 package exfil
 
 import (
+	"bytes"
 	"net/url"
 	"regexp"
 	"strings"
@@ -48,7 +49,7 @@ func (d *Detector) Detect(doc *detectors.Document, _ []detectors.Hit) ([]ctxguar
 		slot := placeholder.FindStringIndex(u.RawQuery + "#" + u.Path + "#" + u.Fragment)
 		ns, ne := doc.NormSpan(l.Start, l.End)
 		near := doc.Norm[max(0, ns-240):min(len(doc.Norm), ne+240)]
-		told := instruction.Match(near) && toURL.Match(near)
+		told := mentionsData(near) && instruction.Match(near) && toURL.Match(near)
 		switch {
 		case slot != nil && l.Image:
 			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.image-slot", Severity: ctxguard.SeverityCritical, Start: ns, End: ne, Note: "image URL with a slot for data: rendering it sends the data"})
@@ -70,6 +71,30 @@ func (d *Detector) allowed(host string) bool {
 	for _, a := range d.Allow {
 		a = strings.ToLower(strings.TrimPrefix(a, "*."))
 		if host == a || strings.HasSuffix(host, "."+a) {
+			return true
+		}
+	}
+	return false
+}
+
+// RuleInfo implements detectors.Documented.
+func (*Detector) RuleInfo() []detectors.RuleInfo {
+	return []detectors.RuleInfo{
+		{ID: "exfiltration.image-slot", Detector: "exfiltration", Severity: ctxguard.SeverityCritical, Description: "An image URL with a slot for data, outside the trusted hosts: rendering it sends the data."},
+		{ID: "exfiltration.link-slot", Detector: "exfiltration", Severity: ctxguard.SeverityHigh, Description: "A link URL with a slot for data, outside the trusted hosts."},
+		{ID: "exfiltration.instructed", Detector: "exfiltration", Severity: ctxguard.SeverityHigh, Description: "Text that tells the reader to put data into a URL."},
+	}
+}
+
+// dataNouns is a cheap test before the instruction pattern: it needs one.
+var dataNouns = [][]byte{[]byte("conversation"), []byte("chat"), []byte("history"), []byte("message"), []byte("mail"), []byte("password"),
+	[]byte("token"), []byte("secret"), []byte("key"), []byte("credential"), []byte("summary"), []byte("data"), []byte("context"),
+	[]byte("user"), []byte("name"), []byte("address"), []byte("phone"), []byte("answer"), []byte("response"), []byte("query"),
+	[]byte("question"), []byte("prompt"), []byte("session"), []byte("cookie")}
+
+func mentionsData(b []byte) bool {
+	for _, n := range dataNouns {
+		if bytes.Contains(b, n) {
 			return true
 		}
 	}

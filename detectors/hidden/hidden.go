@@ -90,3 +90,13 @@ func inFlag(src []byte, p int) bool {
 	}
 	return false
 }
+
+// RuleInfo implements detectors.Documented.
+func (Detector) RuleInfo() []detectors.RuleInfo {
+	return []detectors.RuleInfo{
+		{ID: "hidden.tag-characters", Detector: "hidden", Severity: ctxguard.SeverityHigh, Description: "Unicode tag characters (U+E0000 block) spell text no one sees."},
+		{ID: "hidden.zero-width", Detector: "hidden", Severity: ctxguard.SeverityMedium, Description: "Zero-width characters split words, hiding them from matching."},
+		{ID: "hidden.bidi-override", Detector: "hidden", Severity: ctxguard.SeverityMedium, Description: "A bidi override reverses how text is displayed."},
+		{ID: "hidden.prose", Detector: "hidden", Severity: ctxguard.SeverityMedium, Description: "Prose addressed to its reader in a region a browser does not show."},
+	}
+}

@@ -8,6 +8,9 @@ package toolcall
 import (
 	"regexp"
 	"strings"
+	"sync"
+
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/detectors"
@@ -52,17 +55,30 @@ func (Detector) Detect(doc *detectors.Document, hits []detectors.Hit) ([]ctxguar
 	if len(names) == 0 {
 		names = CommonTools
 	}
+	// Only the tools the document names at all are looked for around the
+	// verbs: most documents name none, and then nothing else runs. One
+	// pass finds them all.
+	m := matcherFor(names)
+	var present, original []string
+	seenName := map[int]bool{}
+	m.trie.Walk(doc.Norm, func(_, _, pattern int64) bool {
+		if i := int(pattern); !seenName[i] {
+			seenName[i] = true
+			present = append(present, m.norm[i])
+			original = append(original, m.names[i])
+		}
+		return true
+	})
+	if len(present) == 0 {
+		return nil, nil
+	}
 	var out []ctxguard.Finding
 	seen := map[int]bool{}
 	for _, h := range hits {
 		lo := h.Start
 		hi := min(len(doc.Norm), h.End+120)
 		window := string(doc.Norm[lo:hi])
-		for _, n := range names {
-			name := normalize.Phrase(n)
-			if len(name) < 3 {
-				continue
-			}
+		for ni, name := range present {
 			i := indexWord(window, name)
 			if i < 0 || i > 80 {
 				continue
@@ -76,15 +92,13 @@ func (Detector) Detect(doc *detectors.Document, hits []detectors.Hit) ([]ctxguar
 			if !imperative.MatchString(window[:i+len(name)]) && !strings.HasPrefix(between, "tool") && !strings.HasPrefix(between, "function") && !strings.Contains(between, "name") {
 				continue
 			}
-			start := lo
-			end := lo + i + len(name)
-			if seen[start] {
+			if seen[lo] {
 				continue
 			}
-			seen[start] = true
+			seen[lo] = true
 			// An imperative that names one of the server's tools is a
 			// command to the agent, arguments or not.
-			out = append(out, ctxguard.Finding{Detector: "toolcall", Rule: "toolcall.named-tool", Severity: ctxguard.SeverityHigh, Start: start, End: end, Note: "tells the reader to call " + n})
+			out = append(out, ctxguard.Finding{Detector: "toolcall", Rule: "toolcall.named-tool", Severity: ctxguard.SeverityHigh, Start: lo, End: lo + i + len(name), Note: "tells the reader to call " + original[ni]})
 			break
 		}
 	}
@@ -111,4 +125,52 @@ func indexWord(s, name string) int {
 
 func identChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_'
+}
+
+// RuleInfo implements detectors.Documented.
+func (Detector) RuleInfo() []detectors.RuleInfo {
+	return []detectors.RuleInfo{{ID: "toolcall.named-tool", Detector: "toolcall", Severity: ctxguard.SeverityHigh, Description: "An imperative that tells the reader to call a tool by its name."}}
+}
+
+// nameMatcher finds a set of tool names in normalised text.
+type nameMatcher struct {
+	names, norm []string
+	trie        *ahocorasick.Trie
+}
+
+// matchers caches a matcher per tool set (a server's tools change rarely),
+// up to maxMatchers sets.
+var (
+	matchersMu sync.Mutex
+	matchers   = map[string]*nameMatcher{}
+)
+
+const maxMatchers = 64
+
+func matcherFor(names []string) *nameMatcher {
+	key := strings.Join(names, "\x00")
+	matchersMu.Lock()
+	m, ok := matchers[key]
+	matchersMu.Unlock()
+	if ok {
+		return m
+	}
+	m = &nameMatcher{}
+	b := ahocorasick.NewTrieBuilder()
+	for _, n := range names {
+		nn := normalize.Phrase(n)
+		if len(nn) < 3 {
+			continue
+		}
+		m.names = append(m.names, n)
+		m.norm = append(m.norm, nn)
+		b.AddString(nn)
+	}
+	m.trie = b.Build()
+	matchersMu.Lock()
+	if len(matchers) < maxMatchers {
+		matchers[key] = m
+	}
+	matchersMu.Unlock()
+	return m
 }
