@@ -1,9 +1,9 @@
 package detectors
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"bytes"
 	"regexp"
 	"slices"
 	"strings"
