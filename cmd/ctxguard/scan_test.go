@@ -54,7 +54,7 @@ func TestScanGolden(t *testing.T) {
 				RuleID    string `json:"ruleId"`
 				Locations []struct {
 					PhysicalLocation struct {
-						ArtifactLocation struct{ URI string } `json:"artifactLocation"`
+						ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
 						Region           struct{ StartLine int } `json:"region"`
 					} `json:"physicalLocation"`
 				} `json:"locations"`
@@ -129,7 +129,7 @@ func TestScanJSONL(t *testing.T) {
 			Score    float64 `json:"score"`
 			Findings []struct {
 				Detector, Rule, Severity string
-				Start, End              int
+				Start, End               int
 			} `json:"findings"`
 		}
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
