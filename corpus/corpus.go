@@ -18,7 +18,7 @@ import (
 
 // Files holds the corpus, embedded so that `ctxguard eval` runs anywhere.
 //
-//go:embed README.md index.jsonl tools.txt poisoned
+//go:embed README.md index.jsonl tools.txt poisoned clean
 var Files embed.FS
 
 // Doc is one labeled document.
