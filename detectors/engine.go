@@ -142,7 +142,7 @@ func (e *Engine) Rules() []RuleInfo {
 			out = append(out, doc.RuleInfo()...)
 		}
 	}
-	for _, k := range []string{"base64", "hex", "url", "rot13"} {
+	for _, k := range []string{"base64", "hex", "url", "rot13", "base32", "unicode-escapes", "quoted-printable"} {
 		out = append(out, RuleInfo{ID: "encoded." + k, Detector: "encoded", Severity: ctxguard.SeverityHigh,
 			Description: "A " + k + "-encoded payload that decodes to text another rule fires on."})
 	}
@@ -234,6 +234,12 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 				continue
 			}
 			out = append(out, wrapDecoded(c, inner)...)
+			if len(inner) == 0 && imperativeProse(c.Decoded) {
+				// Prose that gives orders, hidden in an encoding: no
+				// reason to encode it but to get it past a reader.
+				out = append(out, ctxguard.Finding{Detector: "encoded", Rule: "encoded.instruction", Severity: ctxguard.SeverityMedium,
+					Start: c.Start, End: c.End, Note: "decoded " + c.Kind + " is an instruction"})
+			}
 		}
 	}
 	return out, errors.Join(errs...)
@@ -396,6 +402,39 @@ func isSpaceOrOpen(c byte) bool {
 	switch c {
 	case ' ', '\t', '\n', '(', '[', ':', '=', '>':
 		return true
+	}
+	return false
+}
+
+// orders are imperative openings of sentences that instruct a reader.
+var orders = []string{"approve", "state", "tell", "say", "ignore", "send", "close", "issue", "include", "reply", "respond", "recommend",
+	"do not", "don't", "always", "never", "forward", "delete", "grant", "change", "set", "call", "run", "answer", "write", "add",
+	"mention", "confirm", "claim", "print", "reveal", "output", "list", "summarize", "summarise", "translate", "visit", "click",
+	"you must", "you should", "you are", "please", "disregard", "forget", "act as", "pretend", "use", "execute", "mark", "treat", "ask"}
+
+// imperativeProse reports whether decoded bytes read as an instruction:
+// mostly letters and spaces, with a sentence that opens with an order.
+func imperativeProse(b []byte) bool {
+	if len(b) < 16 || len(b) > 4096 {
+		return false
+	}
+	letters := 0
+	for _, c := range b {
+		if c == ' ' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 {
+			letters++
+		}
+	}
+	if letters*10 < len(b)*8 {
+		return false
+	}
+	text := strings.ToLower(string(b))
+	for _, sentence := range strings.FieldsFunc(text, func(r rune) bool { return r == '.' || r == '!' || r == '?' || r == '\n' || r == ':' }) {
+		sentence = strings.TrimSpace(sentence)
+		for _, o := range orders {
+			if strings.HasPrefix(sentence, o+" ") {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -7,9 +7,15 @@ package encoded
 
 import (
 	"bytes"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
+	"mime/quotedprintable"
 	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -63,7 +69,31 @@ func Find(src []byte, lim Limits) []Candidate {
 		for j < len(src) && (isB64(src[j]) || src[j] == '=') {
 			j++
 		}
+		// A wrapped block (MIME, PEM-style, YAML): lines of 40 or more
+		// base64 characters continue on the next line.
+		var joined []byte
+		for j-i >= 40 && j < len(src) && (src[j] == '\n' || src[j] == '\r') {
+			k := j
+			for k < len(src) && (src[k] == '\n' || src[k] == '\r' || src[k] == ' ' || src[k] == '\t') {
+				k++
+			}
+			e := k
+			for e < len(src) && (isB64(src[e]) || src[e] == '=') {
+				e++
+			}
+			if e-k < 4 || (e < len(src) && src[e] != '\n' && src[e] != '\r') {
+				break
+			}
+			if joined == nil {
+				joined = append([]byte{}, src[i:j]...)
+			}
+			joined = append(joined, src[k:e]...)
+			j = e
+		}
 		run := src[i:j]
+		if joined != nil {
+			run = joined
+		}
 		if len(run) >= lim.MinLen {
 			if isHexRun(run) {
 				if len(run)%2 == 0 {
@@ -76,6 +106,11 @@ func Find(src []byte, lim Limits) []Candidate {
 			}
 		}
 		i = j
+	}
+	for _, c := range escapes(src) {
+		if !add(c) {
+			return out
+		}
 	}
 	// Percent-encoding: runs with at least three escapes.
 	for i := 0; i < len(src); {
@@ -180,4 +215,51 @@ func textual(b []byte) bool {
 		}
 	}
 	return printable*10 >= utf8.RuneCount(b)*9
+}
+
+var (
+	spacedHex  = regexp.MustCompile(`(?:\b[0-9a-fA-F]{2}[ :]){12,}[0-9a-fA-F]{2}\b`)
+	hexEscapes = regexp.MustCompile(`(?:\\x[0-9a-fA-F]{2}){8,}`)
+	uEscapes   = regexp.MustCompile(`(?:\\u[0-9a-fA-F]{4}){8,}`)
+	base32Run  = regexp.MustCompile(`\b[A-Z2-7]{24,}=*`)
+	qpRun      = regexp.MustCompile(`(?:[^\s=]*=[0-9A-F]{2}[^\s=]*){4,}(?:[ \t]*=?\r?\n[^\n]*=[0-9A-F]{2}[^\n]*)*`)
+)
+
+// escapes finds payloads written as escapes rather than a single run:
+// space-separated hex bytes, \x and \u escapes in code, base32, and
+// quoted-printable.
+func escapes(src []byte) []Candidate {
+	var out []Candidate
+	for _, m := range spacedHex.FindAllIndex(src, 64) {
+		h := strings.NewReplacer(" ", "", ":", "").Replace(string(src[m[0]:m[1]]))
+		if d, err := hex.DecodeString(h); err == nil {
+			out = append(out, Candidate{Kind: "hex", Start: m[0], End: m[1], Decoded: d})
+		}
+	}
+	for _, m := range hexEscapes.FindAllIndex(src, 64) {
+		h := strings.ReplaceAll(string(src[m[0]:m[1]]), `\x`, "")
+		if d, err := hex.DecodeString(h); err == nil {
+			out = append(out, Candidate{Kind: "hex", Start: m[0], End: m[1], Decoded: d})
+		}
+	}
+	for _, m := range uEscapes.FindAllIndex(src, 64) {
+		if d, err := strconv.Unquote(`"` + string(src[m[0]:m[1]]) + `"`); err == nil {
+			out = append(out, Candidate{Kind: "unicode-escapes", Start: m[0], End: m[1], Decoded: []byte(d)})
+		}
+	}
+	for _, m := range base32Run.FindAllIndex(src, 64) {
+		run := string(src[m[0]:m[1]])
+		if d, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(run, "=")); err == nil {
+			out = append(out, Candidate{Kind: "base32", Start: m[0], End: m[1], Decoded: d})
+		}
+	}
+	if bytes.Contains(src, []byte("=20")) || bytes.Contains(bytes.ToLower(src), []byte("quoted-printable")) {
+		for _, m := range qpRun.FindAllIndex(src, 16) {
+			d, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(src[m[0]:m[1]])))
+			if err == nil && len(d) > 0 {
+				out = append(out, Candidate{Kind: "quoted-printable", Start: m[0], End: m[1], Decoded: d})
+			}
+		}
+	}
+	return out
 }

@@ -28,7 +28,7 @@ func (*Detector) ID() string { return "exfiltration" }
 
 // placeholder matches a slot in a URL meant to be filled in: {x}, {{x}},
 // <x>, $X, [X], INSERT_X, and words naming data.
-var placeholder = regexp.MustCompile(`(?i)(?:\{\{?[^}]{1,60}\}\}?|%7B%7B?[^%]{1,60}%7D|<[a-z_ ]{2,40}>|%3C[a-z_]{2,40}%3E|\$\{?[A-Z_]{3,}\}?|\[[A-Z_ ]{3,40}\]|\b(?:INSERT|REPLACE|PUT|ADD|APPEND)_?[A-Z_]*\b|\b[A-Z]+_(?:DATA|EMAIL|NAME|TOKEN|KEY|SECRET|PASSWORD|HISTORY|CHAT|CONVERSATION|SUMMARY|MESSAGE|CONTEXT|INFO)\b|\b(?:USER_?DATA|CHAT_?HISTORY|CONVERSATION|SECRETS?|PASSWORD|API_?KEY|TOKEN|EMAIL_?ADDRESS|SYSTEM_?PROMPT|SUMMARY_?HERE|DATA_?HERE)\b|\.\.\.|…)`)
+var placeholder = regexp.MustCompile(`(?:\{\{?[^}]{1,60}\}\}?|%7[Bb]%7[Bb]?[^%]{1,60}%7[Dd]|<[a-zA-Z_ ]{2,40}>|%3[Cc][a-zA-Z_]{2,40}%3[Ee]|\$\{?[A-Z_]{3,}\}?|\[[A-Z_ ]{3,40}\]|\b(?:INSERT|REPLACE|PUT|ADD|APPEND)_[A-Z_]+\b|\b[A-Z]+_(?:DATA|EMAIL|NAME|TOKEN|KEY|SECRET|PASSWORD|HISTORY|CHAT|CONVERSATION|SUMMARY|MESSAGE|CONTEXT|INFO)\b|\b(?:USER_?DATA|CHAT_?HISTORY|CONVERSATION|SECRETS?|PASSWORD|API_?KEY|TOKEN|EMAIL_?ADDRESS|SYSTEM_?PROMPT|SUMMARY_?HERE|DATA_?HERE)\b|=\.\.\.|=…)`)
 
 // dataWords name what an exfiltrating instruction wants in the URL.
 var instruction = regexp.MustCompile(`(?:append|add|include|insert|put|encode|replace|fill|substitute|attach|concatenate|embed|pass|send|render|load|fetch|display|show|open)\s+(?:\S+\s+){0,8}?(?:conversation|chat|history|message|messages|e-?mail|password|token|secret|key|keys|credentials|summary|data|context|user'?s|name|address|phone|answer|response|query|question|prompt|session|cookie)s?\b(?:\S+\s+){0,10}?`)

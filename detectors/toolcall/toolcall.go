@@ -40,7 +40,7 @@ var _ detectors.Keyworded = Detector{}
 func (Detector) ID() string { return "toolcall" }
 
 // verbs are the imperatives that precede a tool's name.
-var verbs = []string{"call", "calling", "invoke", "invoking", "use", "using", "run", "execute", "trigger", "launch", "fire", "make a call to", "make a request", "perform a", "tool", "function", "tool_call", "function_call", "\"name\"", "'name'"}
+var verbs = []string{"call", "invoke", "use", "run", "execute", "trigger", "launch", "fire", "make a call to", "perform a"}
 
 // Keywords implements detectors.Keyworded.
 func (Detector) Keywords() []string { return verbs }
@@ -89,7 +89,7 @@ func (Detector) Detect(doc *detectors.Document, hits []detectors.Hit) ([]ctxguar
 			if strings.ContainsAny(between, ".;!?\n") {
 				continue
 			}
-			if !imperative.MatchString(window[:i+len(name)]) && !strings.HasPrefix(between, "tool") && !strings.HasPrefix(between, "function") && !strings.Contains(between, "name") {
+			if !imperative.MatchString(window[:i+len(name)]) {
 				continue
 			}
 			if seen[lo] {
