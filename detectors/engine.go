@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -76,7 +77,7 @@ var metaWords = []string{
 
 // discussionWords is how many distinct meta words make a document a
 // discussion of attacks.
-const discussionWords = 3
+const discussionWords = 2
 
 var rot13Words = []string{"rot13", "rot-13", "rot 13", "caesar cipher", "ebg13"}
 
@@ -201,7 +202,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 		return true
 	})
 
-	ctx := context{meta: len(metaSeen) > 0, discussion: len(metaSeen) >= discussionWords}
+	ctx := context{meta: len(metaSeen) > 0, discussion: len(metaSeen) >= discussionWords, resources: resourceFile(content)}
 	var out []ctxguard.Finding
 	var errs []error
 	for i, d := range e.detectors {
@@ -214,7 +215,9 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 			continue
 		}
 		for _, f := range fs {
-			out = append(out, e.place(doc, f, ctx))
+			if pf, ok := e.place(doc, f, ctx); ok {
+				out = append(out, pf)
+			}
 		}
 	}
 
@@ -249,27 +252,101 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 type context struct {
 	meta       bool // it talks about attacks
 	discussion bool // it is mostly about attacks
+	resources  bool // it is a string table (translations, resources)
 }
 
 // place maps a finding from the normalised view to the original bytes and
 // notes its context: quoted as an example in a document about attacks (or
 // anywhere in a discussion of attacks), or inside a hidden region
 // (severity raised one step).
-func (e *Engine) place(doc *Document, f ctxguard.Finding, c context) ctxguard.Finding {
+//
+// A phrase match that runs across the markup of a structured file (from
+// one XML element or string entry into the next) joins words no reader
+// reads together, and is dropped (ok false).
+func (e *Engine) place(doc *Document, f ctxguard.Finding, c context) (ctxguard.Finding, bool) {
 	ns, ne := f.Start, f.End
 	f.Start, f.End = doc.SrcSpan(ns, ne)
+	span := doc.Src[f.Start:f.End]
+	if f.Detector != "markers" && f.Detector != "hidden" && crossesElements(span) {
+		return f, false
+	}
 	// A quotation comes first: markup shown as an example in a code block
-	// is displayed, not hidden.
-	if c.discussion || (c.meta && quoted(doc.Src, f.Start, f.End)) {
+	// is displayed, not hidden. Chat-template tokens in code are
+	// documentation of a format wherever they appear.
+	if c.discussion || (c.meta && quoted(doc.Src, f.Start, f.End)) || (f.Detector == "markers" && inCode(doc.Src, f.Start)) {
 		f.Note = joinNote(f.Note, NoteQuoted)
-	} else if label(doc.Src, f.Start, f.End) {
+	} else if label(doc.Src, f.Start, f.End, 60, 7) || (c.resources && label(doc.Src, f.Start, f.End, 80, 14)) {
 		f.Note = joinNote(f.Note, NoteLabel)
 	} else if r, ok := doc.InHidden(ns); ok && f.Detector != "hidden" {
 		f.Severity = raise(f.Severity)
 		f.Note = joinNote(f.Note, "in hidden text ("+r.Reason+")")
 	}
-	return f
+	return f, true
 }
+
+// inCode reports whether offset p of src is inside a Markdown code fence
+// or an inline code span on its line.
+func inCode(src []byte, p int) bool {
+	if bytes.Count(src[:p], []byte("```"))%2 == 1 || bytes.Count(src[:p], []byte("~~~"))%2 == 1 {
+		return true
+	}
+	ls := bytes.LastIndexByte(src[:p], '\n') + 1
+	return bytes.Count(src[ls:p], []byte("`"))%2 == 1
+}
+
+// inlineTags may split a word or phrase without separating it: an attacker
+// writes "ig<b>nore</b>". Any other element boundary separates.
+var inlineTags = map[string]bool{"b": true, "i": true, "em": true, "strong": true, "span": true, "a": true, "u": true, "s": true,
+	"mark": true, "small": true, "sub": true, "sup": true, "font": true, "code": true, "q": true, "abbr": true}
+
+// crossesElements reports whether a span runs from one element of a markup
+// file into another (it contains the end of an element that is not inline
+// formatting).
+func crossesElements(span []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(span[i:], []byte("</"))
+		if j < 0 {
+			break
+		}
+		k := i + j + 2
+		e := k
+		for e < len(span) && (span[e] >= 'a' && span[e] <= 'z' || span[e] >= 'A' && span[e] <= 'Z' || span[e] >= '0' && span[e] <= '9' || span[e] == '-' || span[e] == ':') {
+			e++
+		}
+		if e == k || !inlineTags[strings.ToLower(string(span[k:e]))] {
+			return true
+		}
+		i = e
+	}
+	return bytes.Contains(span, []byte("/>"))
+}
+
+// resourceFile reports whether src is mostly a table of strings: gettext
+// (msgid/msgstr), properties (key=value), JSON or YAML maps of short
+// strings, Android or XLIFF entries. Its strings are labels for a user
+// interface, not prose addressed to a reader.
+func resourceFile(src []byte) bool {
+	lines, entries := 0, 0
+	for _, l := range bytes.Split(src, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 || l[0] == '#' || bytes.HasPrefix(l, []byte("//")) {
+			continue
+		}
+		lines++
+		switch {
+		case bytes.HasPrefix(l, []byte("msgid ")), bytes.HasPrefix(l, []byte("msgstr")), bytes.HasPrefix(l, []byte("msgctxt")),
+			bytes.HasPrefix(l, []byte("<string ")), bytes.HasPrefix(l, []byte("<source>")), bytes.HasPrefix(l, []byte("<target>")),
+			bytes.HasPrefix(l, []byte("<trans-unit")), bytes.HasPrefix(l, []byte("</trans-unit")), bytes.HasPrefix(l, []byte("<item>")):
+			entries++
+		case resourceEntry.Match(l):
+			entries++
+		}
+	}
+	return lines >= 10 && entries*10 >= lines*7
+}
+
+// resourceEntry is a key and a short quoted or bare value on one line.
+var resourceEntry = regexp.MustCompile(`^"?[\w.\-/]{1,80}"?\s*[:=]\s*("[^"]{0,80}"|'[^']{0,80}'|[^"'{\[]{0,80}),?$`)
 
 // NoteQuoted marks a finding quoted as an example in a document that
 // discusses attacks, or found in a discussion of attacks; Score weighs it
@@ -281,9 +358,10 @@ const NoteQuoted = "discussed in a document about attacks"
 // instructions" as a button's text); Score weighs it as a quotation.
 const NoteLabel = "a short label string"
 
-// label reports whether src[start:end] is most of a short string value:
-// between quotes, or between '>' and '<' of an element, on one line.
-func label(src []byte, start, end int) bool {
+// label reports whether src[start:end] is most of a short string value
+// (at most maxLen bytes and maxWords words): between quotes, or between '>'
+// and '<' of an element, on one line.
+func label(src []byte, start, end, maxLen, maxWords int) bool {
 	ls := bytes.LastIndexByte(src[:start], '\n') + 1
 	le := bytes.IndexByte(src[end:], '\n')
 	if le < 0 {
@@ -308,7 +386,7 @@ func label(src []byte, start, end int) bool {
 			c += end
 		}
 		value := bytes.TrimSpace(src[o:c])
-		if len(value) > 0 && len(value) <= 60 && len(bytes.Fields(value)) <= 7 && (end-start)*2 >= len(value) {
+		if len(value) > 0 && len(value) <= maxLen && len(bytes.Fields(value)) <= maxWords && (end-start)*5 >= len(value)*2 {
 			return true
 		}
 	}
