@@ -70,6 +70,7 @@ var metaWords = []string{
 	"owasp", "cve-", "injection attack*", "mitigat*", "scammer*", "fraudster*", "pentest*", "penetration test*", "indicator of compromise",
 	"attack", "attacks", "planted", "indirect injection", "scam", "scams", "fraud", "red flag*", "impersonat*", "pretext*", "tabletop",
 	"security training", "awareness training", "threat actor*", "blocked attempt*", "detection rule*", "guardrail*",
+	"injection", "injections", "injected", "postmortem", "post-mortem", "root cause", "trick", "sneaky", "security team", "security bits",
 	"prompt-injektion", "angriff*", "angreifer*", "injection de prompt", "attaque*", "attaquant*", "inyeccion de prompt", "ataque*", "atacante*",
 	"iniezione di prompt", "attacco", "attacchi", "injecao de prompt", "prompt-injectie", "aanval*", "промпт-инъекц*", "атак*", "злоумышленник*",
 	"プロンプトインジェクション", "攻撃", "提示注入", "提示词注入", "攻击", "프롬프트 인젝션", "공격",
