@@ -66,8 +66,16 @@ func Find(src []byte, lim Limits) []Candidate {
 			continue
 		}
 		j := i
-		for j < len(src) && (isB64(src[j]) || src[j] == '=') {
+		for j < len(src) && isB64(src[j]) {
 			j++
+		}
+		for p := 0; p < 2 && j < len(src) && src[j] == '='; p++ {
+			j++ // padding ends a run
+		}
+		if j < len(src) && src[j] == '=' || (j > i && src[j-1] == '=' && j < len(src) && isB64(src[j])) {
+			// "key=value": the run so far was a key, not a payload.
+			i = j
+			continue
 		}
 		// A wrapped block (MIME, PEM-style, YAML): lines of 40 or more
 		// base64 characters continue on the next line.
