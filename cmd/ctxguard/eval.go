@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/ctxguard/ctxguard/corpus"
@@ -15,6 +16,7 @@ type evalCmd struct {
 	JSON    bool   `name:"json" help:"Print the report as JSON."`
 	Misses  bool   `name:"misses" help:"List the documents the detectors got wrong."`
 	Workers int    `name:"workers" placeholder:"N" help:"Documents scanned in parallel (default: the number of CPUs)."`
+	Depth   int    `name:"group-depth" default:"2" placeholder:"N" help:"Group categories by their first N path segments (0: not at all)."`
 	Path    string `arg:"" optional:"" name:"path" help:"A corpus directory (with index.jsonl) or a labeled JSONL file ({\"id\",\"label\",\"category\",\"text\"}); default: the corpus built into ctxguard."`
 }
 
@@ -29,6 +31,13 @@ func (c *evalCmd) Run(ctx context.Context, g *Globals) error {
 	e, err := c.engine(g)
 	if err != nil {
 		return err
+	}
+	if c.Depth > 0 {
+		for i := range docs {
+			if parts := strings.Split(docs[i].Category, "/"); len(parts) > c.Depth {
+				docs[i].Category = strings.Join(parts[:c.Depth], "/")
+			}
+		}
 	}
 	r := corpus.Evaluate(docs, c.Workers, func(d corpus.Doc) corpus.Outcome {
 		res, err := e.Scan(d.Text, tools)
