@@ -130,7 +130,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("ctxguard demo: %v\n%s", err, out)
 	}
 	s := string(out)
-	for _, want := range []string{"5 resources listed, 5 read", "kb://northwind/vendor-payments.md", "SHA-256", "resources/read"} {
+	for _, want := range []string{"6 resources listed, 6 read", "kb://northwind/vendor-payments.md", "SHA-256", "resources/read", "suspicious"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}

@@ -41,7 +41,7 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 	fmt.Fprintf(out, "  ctxguard wrap --data-dir %s --name demo-kb -- ctxguard demo serve\n", dir)
 	fmt.Fprintf(out, "and a scripted MCP client (the official Go SDK) lists and reads every document and searches the knowledge base.\n\n")
 
-	cmd := exec.CommandContext(ctx, exe, "--data-dir", dir, "--log-level", "warn", "wrap", "--name", "demo-kb", "--", exe, "demo", "serve")
+	cmd := exec.CommandContext(ctx, exe, "--data-dir", dir, "--log-level", "error", "wrap", "--name", "demo-kb", "--", exe, "demo", "serve")
 	cmd.Stderr = g.stderr
 	start := time.Now()
 	tr, err := demo.RunSession(ctx, &mcp.CommandTransport{Command: cmd})
@@ -64,7 +64,16 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 	if err := demo.PrintRecords(out, recs); err != nil {
 		return err
 	}
+	for _, r := range recs {
+		if r.Verdict == ctxguard.VerdictSuspicious {
+			fmt.Fprintf(out, "\n%s was scored suspicious (%.2f):\n", r.URI, r.Score)
+			for _, f := range r.Findings {
+				fmt.Fprintf(out, "  %-8s %-32s bytes %d-%d\n", f.Severity, f.Rule, f.Start, f.End)
+			}
+		}
+	}
 	fmt.Fprintf(out, "\nThe records, as a SIEM would take them:\n  ctxguard audit export --data-dir %s --format jsonl\n", dir)
+	fmt.Fprintf(out, "Score the bundled documents offline:\n  ctxguard scan demo/kb/   (or any directory of yours)\n")
 	return nil
 }
 
