@@ -27,6 +27,7 @@ type wrapCmd struct {
 	MaxMessageBytes int           `name:"max-message-bytes" placeholder:"N" help:"Largest JSON-RPC message either way (default 64 MiB). A larger response is withheld and its request answered with an error."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" placeholder:"DURATION" help:"How long the server has to exit after the client leaves, before SIGTERM and then SIGKILL (default 5s)."`
 	Command         []string      `arg:"" passthrough:"" name:"command" help:"The server's command line, after --."`
+	NoDetectors     bool          `name:"no-detectors" help:"Record provenance only: do not score content for injection."`
 	CPUProfile      string        `name:"cpuprofile" hidden:"" type:"path" help:"Write a CPU profile of the filter to this file."`
 }
 
@@ -61,11 +62,15 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 	defer db.Close()
 
 	log := g.logger(true)
-	engine, err := c.engine(g)
-	if err != nil {
-		return err
+	var inspectors []filter.Stage
+	if !c.NoDetectors {
+		engine, err := c.engine(g)
+		if err != nil {
+			return err
+		}
+		inspectors = append(inspectors, &filter.ScanStage{Engine: engine, Logger: log})
 	}
-	f, err := filter.New(filter.Options{Records: db, Logger: log, Inspectors: []filter.Stage{&filter.ScanStage{Engine: engine, Logger: log}}})
+	f, err := filter.New(filter.Options{Records: db, Logger: log, Inspectors: inspectors})
 	if err != nil {
 		return err
 	}
