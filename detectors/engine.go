@@ -339,11 +339,35 @@ func resourceFile(src []byte) bool {
 			bytes.HasPrefix(l, []byte("<string ")), bytes.HasPrefix(l, []byte("<source>")), bytes.HasPrefix(l, []byte("<target>")),
 			bytes.HasPrefix(l, []byte("<trans-unit")), bytes.HasPrefix(l, []byte("</trans-unit")), bytes.HasPrefix(l, []byte("<item>")):
 			entries++
-		case resourceEntry.Match(l):
+		case keyedLine(l) && resourceEntry.Match(l):
 			entries++
 		}
 	}
 	return lines >= 10 && entries*10 >= lines*7
+}
+
+// keyedLine reports whether l starts as resourceEntry requires, a key of
+// word characters and then ':' or '=', so that prose lines skip the
+// expression.
+func keyedLine(l []byte) bool {
+	i := 0
+	if i < len(l) && l[i] == '"' {
+		i++
+	}
+	k := i
+	for i < len(l) && i-k <= 80 && (l[i] == '.' || l[i] == '-' || l[i] == '/' || l[i] == '_' || 'a' <= l[i] && l[i] <= 'z' || 'A' <= l[i] && l[i] <= 'Z' || '0' <= l[i] && l[i] <= '9') {
+		i++
+	}
+	if i == k || i-k > 80 {
+		return false
+	}
+	if i < len(l) && l[i] == '"' {
+		i++
+	}
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t' || l[i] == '\f' || l[i] == '\r' || l[i] == '\v') {
+		i++
+	}
+	return i < len(l) && (l[i] == ':' || l[i] == '=')
 }
 
 // resourceEntry is a key and a short quoted or bare value on one line.

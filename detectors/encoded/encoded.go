@@ -225,44 +225,40 @@ func textual(b []byte) bool {
 	return printable*10 >= utf8.RuneCount(b)*9
 }
 
-var (
-	spacedHex  = regexp.MustCompile(`(?:\b[0-9a-fA-F]{2}[ :]){12,}[0-9a-fA-F]{2}\b`)
-	hexEscapes = regexp.MustCompile(`(?:\\x[0-9a-fA-F]{2}){8,}`)
-	uEscapes   = regexp.MustCompile(`(?:\\u[0-9a-fA-F]{4}){8,}`)
-	base32Run  = regexp.MustCompile(`\b[A-Z2-7]{24,}=*`)
-	qpRun      = regexp.MustCompile(`(?:[^\s=]*=[0-9A-F]{2}[^\s=]*){4,}(?:[ \t]*=?\r?\n[^\n]*=[0-9A-F]{2}[^\n]*)*`)
-)
+// qpRun matches quoted-printable text; it runs only on documents that
+// carry "=20" or say "quoted-printable".
+var qpRun = regexp.MustCompile(`(?:[^\s=]*=[0-9A-F]{2}[^\s=]*){4,}(?:[ \t]*=?\r?\n[^\n]*=[0-9A-F]{2}[^\n]*)*`)
 
 // escapes finds payloads written as escapes rather than a single run:
 // space-separated hex bytes, \x and \u escapes in code, base32, and
 // quoted-printable.
 func escapes(src []byte) []Candidate {
 	var out []Candidate
-	for _, m := range spacedHex.FindAllIndex(src, 64) {
+	for _, m := range spacedHexRuns(src) {
 		h := strings.NewReplacer(" ", "", ":", "").Replace(string(src[m[0]:m[1]]))
 		if d, err := hex.DecodeString(h); err == nil {
 			out = append(out, Candidate{Kind: "hex", Start: m[0], End: m[1], Decoded: d})
 		}
 	}
-	for _, m := range hexEscapes.FindAllIndex(src, 64) {
+	for _, m := range escapeRuns(src, `\x`, 2) {
 		h := strings.ReplaceAll(string(src[m[0]:m[1]]), `\x`, "")
 		if d, err := hex.DecodeString(h); err == nil {
 			out = append(out, Candidate{Kind: "hex", Start: m[0], End: m[1], Decoded: d})
 		}
 	}
-	for _, m := range uEscapes.FindAllIndex(src, 64) {
+	for _, m := range escapeRuns(src, `\u`, 4) {
 		if d, err := strconv.Unquote(`"` + string(src[m[0]:m[1]]) + `"`); err == nil {
 			out = append(out, Candidate{Kind: "unicode-escapes", Start: m[0], End: m[1], Decoded: []byte(d)})
 		}
 	}
-	for _, m := range base32Run.FindAllIndex(src, 64) {
+	for _, m := range base32Runs(src) {
 		run := string(src[m[0]:m[1]])
 		if d, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(run, "=")); err == nil {
 			out = append(out, Candidate{Kind: "base32", Start: m[0], End: m[1], Decoded: d})
 		}
 	}
-	if bytes.Contains(src, []byte("=20")) || bytes.Contains(bytes.ToLower(src), []byte("quoted-printable")) {
-		for _, m := range qpRun.FindAllIndex(src, 16) {
+	if bytes.Contains(src, []byte("=20")) || containsFold(src, "quoted-printable") {
+		for _, m := range qpRuns(src) {
 			d, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(src[m[0]:m[1]])))
 			if err == nil && len(d) > 0 {
 				out = append(out, Candidate{Kind: "quoted-printable", Start: m[0], End: m[1], Decoded: d})

@@ -30,8 +30,9 @@ func (*Detector) ID() string { return "exfiltration" }
 // <x>, $X, [X], INSERT_X, and words naming data.
 var placeholder = regexp.MustCompile(`(?:\{\{?[^}]{1,60}\}\}?|%7[Bb]%7[Bb]?[^%]{1,60}%7[Dd]|<[a-zA-Z_ ]{2,40}>|%3[Cc][a-zA-Z_]{2,40}%3[Ee]|\$\{?[A-Z_]{3,}\}?|\[[A-Z_ ]{3,40}\]|\b(?:INSERT|REPLACE|PUT|ADD|APPEND)_[A-Z_]+\b|\b[A-Z]+_(?:DATA|EMAIL|NAME|TOKEN|KEY|SECRET|PASSWORD|HISTORY|CHAT|CONVERSATION|SUMMARY|MESSAGE|CONTEXT|INFO)\b|\b(?:USER_?DATA|CHAT_?HISTORY|CONVERSATION|SECRETS?|PASSWORD|API_?KEY|TOKEN|EMAIL_?ADDRESS|SYSTEM_?PROMPT|SUMMARY_?HERE|DATA_?HERE)\b|=\.\.\.|=…)`)
 
-// dataWords name what an exfiltrating instruction wants in the URL.
-var instruction = regexp.MustCompile(`(?:append|add|include|insert|put|encode|replace|fill|substitute|attach|concatenate|embed|pass|send|render|load|fetch|display|show|open)\s+(?:\S+\s+){0,8}?(?:conversation|chat|history|message|messages|e-?mail|password|token|secret|key|keys|credentials|summary|data|context|user'?s|name|address|phone|answer|response|query|question|prompt|session|cookie)s?\b(?:\S+\s+){0,10}?`)
+// instruction is a verb that moves data and, within a few words, the data
+// an exfiltrating instruction wants in the URL.
+var instruction = regexp.MustCompile(`(?:append|add|include|insert|put|encode|replace|fill|substitute|attach|concatenate|embed|pass|send|render|load|fetch|display|show|open)\s+(?:\S+\s+){0,8}?(?:conversation|chat|history|message|messages|e-?mail|password|token|secret|key|keys|credentials|summary|data|context|user'?s|name|address|phone|answer|response|query|question|prompt|session|cookie)s?\b`)
 
 var toURL = regexp.MustCompile(`(?:url|link|image|query|parameter|param|endpoint|address|markdown|img|src|\?|=)`)
 
@@ -49,13 +50,15 @@ func (d *Detector) Detect(doc *detectors.Document, _ []detectors.Hit) ([]ctxguar
 		slot := placeholder.FindStringIndex(u.RawQuery + "#" + u.Path + "#" + u.Fragment)
 		ns, ne := doc.NormSpan(l.Start, l.End)
 		near := doc.Norm[max(0, ns-240):min(len(doc.Norm), ne+240)]
-		told := mentionsData(near) && instruction.Match(near) && toURL.Match(near)
+		// told is costly (the instruction expression); the slot cases
+		// decide without it.
+		told := func() bool { return mentionsData(near) && toURL.Match(near) && instruction.Match(near) }
 		switch {
 		case slot != nil && l.Image:
 			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.image-slot", Severity: ctxguard.SeverityCritical, Start: ns, End: ne, Note: "image URL with a slot for data: rendering it sends the data"})
 		case slot != nil:
 			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.link-slot", Severity: ctxguard.SeverityHigh, Start: ns, End: ne, Note: "link URL with a slot for data"})
-		case told && (u.RawQuery != "" || strings.HasSuffix(u.Path, "/") || strings.Contains(strings.ToLower(string(near)), "?")):
+		case (u.RawQuery != "" || strings.HasSuffix(u.Path, "/") || bytes.IndexByte(near, '?') >= 0) && told():
 			sev := ctxguard.SeverityHigh
 			if l.Image {
 				sev = ctxguard.SeverityCritical
