@@ -157,9 +157,6 @@ func TestReader(t *testing.T) {
 	for _, tt := range tests {
 		for _, rd := range readers {
 			t.Run(tt.name+"/"+rd.name, func(t *testing.T) {
-				if rd.name == "one byte at a time" && len(tt.input) > 1<<16 {
-					t.Skip("too slow one byte at a time")
-				}
 				r := NewReader(rd.wrap(strings.NewReader(tt.input)), tt.max)
 				for i, w := range tt.want {
 					frame, err := r.Next()

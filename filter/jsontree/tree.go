@@ -182,21 +182,12 @@ func (p *parser) run() error {
 				return err
 			}
 			p.add(node{kind: String, start: int32(start), end: int32(p.i), nameStart: nameStart, nameEnd: nameEnd})
-		case 't':
-			if err := p.lit("true"); err != nil {
+		case 't', 'f', 'n':
+			l := literals[c]
+			if err := p.lit(l.word); err != nil {
 				return err
 			}
-			p.add(node{kind: True, start: int32(start), end: int32(p.i), nameStart: nameStart, nameEnd: nameEnd})
-		case 'f':
-			if err := p.lit("false"); err != nil {
-				return err
-			}
-			p.add(node{kind: False, start: int32(start), end: int32(p.i), nameStart: nameStart, nameEnd: nameEnd})
-		case 'n':
-			if err := p.lit("null"); err != nil {
-				return err
-			}
-			p.add(node{kind: Null, start: int32(start), end: int32(p.i), nameStart: nameStart, nameEnd: nameEnd})
+			p.add(node{kind: l.kind, start: int32(start), end: int32(p.i), nameStart: nameStart, nameEnd: nameEnd})
 		default:
 			if c != '-' && (c < '0' || c > '9') {
 				return p.fail(fmt.Sprintf("invalid character %q looking for a value", c))
@@ -490,3 +481,9 @@ func isASCII(b []byte) bool {
 	}
 	return true
 }
+
+// literals are the values spelled by a word, indexed by their first letter.
+var literals = [256]struct {
+	kind Kind
+	word string
+}{'t': {True, "true"}, 'f': {False, "false"}, 'n': {Null, "null"}}
