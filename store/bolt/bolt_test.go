@@ -13,18 +13,26 @@ import (
 	"github.com/ctxguard/ctxguard/store/storetest"
 )
 
+// The suite runs with the default checkpoint size, with a checkpoint after
+// every append, and with none until the store closes (every read then
+// merges bbolt and the write-ahead log).
 func TestRecordsConformance(t *testing.T) {
 	for _, d := range []store.Durability{store.Strict, store.Relaxed} {
-		t.Run(d.String(), func(t *testing.T) {
-			storetest.TestRecords(t, func(t *testing.T) store.Records {
-				db, err := bolt.Open(t.TempDir(), bolt.Options{Durability: d})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return db
+		for _, cp := range []struct {
+			name  string
+			bytes int64
+		}{{"default checkpoints", 0}, {"checkpoint every append", 1}, {"no checkpoint", 1 << 40}} {
+			t.Run(d.String()+"/"+cp.name, func(t *testing.T) {
+				storetest.TestRecords(t, func(t *testing.T) store.Records {
+					db, err := bolt.Open(t.TempDir(), bolt.Options{Durability: d, CheckpointBytes: cp.bytes})
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { db.Close() })
+					return db
+				})
 			})
-		})
+		}
 	}
 }
 

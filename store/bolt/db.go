@@ -26,6 +26,9 @@ type Options struct {
 	// Linger is how long the file stays open after a transaction when no
 	// other process waits for it. Default 10ms.
 	Linger time.Duration
+	// CheckpointBytes is the size of the write-ahead log at which its
+	// records move into bbolt. Default 1 MiB.
+	CheckpointBytes int64
 }
 
 // DB is the bbolt store in one data directory. It is safe for concurrent
@@ -36,11 +39,18 @@ type DB struct {
 	gate *gate
 
 	// mu serializes transactions in this process and guards the fields
-	// below. open is the bbolt handle while this process holds the gate.
-	mu       sync.Mutex
-	open     *bbolt.DB
-	lastUsed time.Time
-	idle     *time.Timer
+	// below. open and log are the bbolt handle and the write-ahead log
+	// while this process holds the gate; pending are the log's records not
+	// yet in bbolt, and lastSeq the sequence number of the newest record
+	// in either.
+	mu           sync.Mutex
+	open         *bbolt.DB
+	log          *wal
+	pending      []pending
+	lastSeq      uint64
+	checkpointAt int64
+	lastUsed     time.Time
+	idle         *time.Timer
 
 	// qmu guards the commit queue; leading is set while a caller commits
 	// it. active counts the appends under way, which Close waits for.
@@ -64,6 +74,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	if opts.Linger == 0 {
 		opts.Linger = 10 * time.Millisecond
+	}
+	if opts.CheckpointBytes <= 0 {
+		opts.CheckpointBytes = 1 << 20
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
@@ -164,17 +177,82 @@ func (db *DB) acquire() error {
 		db.gate.unlock()
 		return fmt.Errorf("store: open %s: %w", db.path, err)
 	}
-	db.open = b
+	log, recs, err := openWAL(db.path+WALSuffix, db.opts.Durability == store.Strict)
+	if err != nil {
+		b.Close()
+		db.gate.unlock()
+		return err
+	}
+	var seq uint64
+	err = b.View(func(tx *bbolt.Tx) error {
+		if bk := tx.Bucket(bucketRecords); bk != nil {
+			seq = bk.Sequence()
+		}
+		return nil
+	})
+	if err != nil {
+		log.close()
+		b.Close()
+		db.gate.unlock()
+		return fmt.Errorf("store: open %s: %w", db.path, err)
+	}
+	// Records a crash left in the log: those bbolt has are skipped.
+	db.open, db.log, db.lastSeq, db.pending = b, log, seq, nil
+	for _, p := range recs {
+		if p.seq > seq {
+			db.pending = append(db.pending, p)
+		}
+		db.lastSeq = max(db.lastSeq, p.seq)
+	}
+	db.checkpointAt = db.opts.CheckpointBytes
+	if log.size > 0 {
+		// On failure (a full disk) the records stay in the log, where
+		// reads find them, and the next checkpoint tries again.
+		_ = db.checkpoint()
+	}
 	return nil
 }
 
-// release closes the file and lets go of the gate. db.mu is held.
+// checkpoint moves the log's records into bbolt in one transaction and,
+// once that is on disk, empties the log. db.mu is held.
+func (db *DB) checkpoint() error {
+	if len(db.pending) > 0 {
+		last := db.pending[len(db.pending)-1].seq
+		err := db.open.Update(func(tx *bbolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucketRecords)
+			if err != nil {
+				return err
+			}
+			b.FillPercent = 1 // keys only ever grow: full pages
+			for _, p := range db.pending {
+				if err := b.Put(seqKey(p.seq), p.value); err != nil {
+					return err
+				}
+			}
+			return b.SetSequence(max(b.Sequence(), last))
+		})
+		if err != nil {
+			db.checkpointAt = db.log.size + db.opts.CheckpointBytes
+			return fmt.Errorf("store: checkpoint: %w", err)
+		}
+		db.pending = nil
+	}
+	db.checkpointAt = db.opts.CheckpointBytes
+	return db.log.reset(4 * max(db.opts.CheckpointBytes, walChunk))
+}
+
+// release checkpoints, closes the files and lets go of the gate. db.mu is
+// held.
 func (db *DB) release() {
 	if db.open == nil {
 		return
 	}
+	if db.log.size > 0 {
+		_ = db.checkpoint() // on failure the next holder finds the log
+	}
+	_ = db.log.close()
 	_ = db.open.Close()
-	db.open = nil
+	db.open, db.log, db.pending = nil, nil, nil
 	db.gate.unlock()
 }
 

@@ -88,34 +88,39 @@ func (db *DB) AppendRecords(ctx context.Context, recs []*ctxguard.Record) error 
 	return <-c.done
 }
 
+// commitGroup appends the group's records to the write-ahead log, in one
+// write and (strict) one fdatasync, and checkpoints when the log is due.
 func (db *DB) commitGroup(group []*commit) {
-	seqs := make([][]uint64, len(group))
-	err := db.update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketRecords)
-		for gi, c := range group {
-			seqs[gi] = make([]uint64, len(c.recs))
-			for i, v := range c.values {
-				seq, err := b.NextSequence()
-				if err != nil {
-					return err
-				}
-				if err := b.Put(seqKey(seq), v); err != nil {
-					return err
-				}
-				seqs[gi][i] = seq
+	err := db.with(func(*bbolt.DB) error {
+		var recs []pending
+		seq := db.lastSeq
+		for _, c := range group {
+			for _, v := range c.values {
+				seq++
+				recs = append(recs, pending{seq: seq, value: v})
 			}
+		}
+		if err := db.log.append(recs); err != nil {
+			return err
+		}
+		db.lastSeq = seq
+		db.pending = append(db.pending, recs...)
+		i := 0
+		for _, c := range group {
+			for _, r := range c.recs {
+				r.Seq = recs[i].seq
+				i++
+			}
+		}
+		if db.log.size >= db.checkpointAt {
+			_ = db.checkpoint() // the records are safe in the log either way
 		}
 		return nil
 	})
 	if err != nil {
 		err = fmt.Errorf("store: append records: %w", err)
 	}
-	for gi, c := range group {
-		if err == nil {
-			for i, r := range c.recs {
-				r.Seq = seqs[gi][i]
-			}
-		}
+	for _, c := range group {
 		c.done <- err
 	}
 }
@@ -130,9 +135,18 @@ func (db *DB) ScanRecords(ctx context.Context, q store.RecordQuery, fn func(*ctx
 	after := q.AfterSeq
 	if q.Last > 0 {
 		err := db.view(func(tx *bbolt.Tx) error {
+			// The newest records are in the log, then in bbolt.
+			need := q.Last
+			if p := len(db.pending); p > 0 {
+				if need <= p {
+					after = max(after, db.pending[p-need].seq-1)
+					return nil
+				}
+				need -= p
+			}
 			c := tx.Bucket(bucketRecords).Cursor()
 			k, _ := c.Last()
-			for i := 1; i < q.Last && k != nil; i++ {
+			for i := 1; i < need && k != nil; i++ {
 				k, _ = c.Prev()
 			}
 			if k != nil {
@@ -152,13 +166,27 @@ func (db *DB) ScanRecords(ctx context.Context, q store.RecordQuery, fn func(*ctx
 		var chunk []*ctxguard.Record
 		err := db.view(func(tx *bbolt.Tx) error {
 			c := tx.Bucket(bucketRecords).Cursor()
+			last := after
 			for k, v := c.Seek(seqKey(after + 1)); k != nil && len(chunk) < scanChunk; k, v = c.Next() {
-				r := new(ctxguard.Record)
-				if err := json.Unmarshal(v, r); err != nil {
-					return fmt.Errorf("store: record %d is damaged: %w", binary.BigEndian.Uint64(k), err)
+				r, err := decodeRecord(binary.BigEndian.Uint64(k), v)
+				if err != nil {
+					return err
 				}
-				r.Seq = binary.BigEndian.Uint64(k)
 				chunk = append(chunk, r)
+				last = r.Seq
+			}
+			// Then the records still in the write-ahead log, all newer.
+			for _, p := range db.pending {
+				if len(chunk) >= scanChunk {
+					break
+				}
+				if p.seq > last {
+					r, err := decodeRecord(p.seq, p.value)
+					if err != nil {
+						return err
+					}
+					chunk = append(chunk, r)
+				}
 			}
 			return nil
 		})
@@ -185,4 +213,13 @@ func (db *DB) ScanRecords(ctx context.Context, q store.RecordQuery, fn func(*ctx
 			return nil
 		}
 	}
+}
+
+func decodeRecord(seq uint64, v []byte) (*ctxguard.Record, error) {
+	r := new(ctxguard.Record)
+	if err := json.Unmarshal(v, r); err != nil {
+		return nil, fmt.Errorf("store: record %d is damaged: %w", seq, err)
+	}
+	r.Seq = seq // the key; it is not stored twice
+	return r, nil
 }
