@@ -12,7 +12,15 @@
 // once, after its current transaction, when another process is waiting.
 // Readers work in bounded chunks, so no process holds the gate for long.
 //
-// Writes from many goroutines are group-committed: while one commit is on
+// Records are appended to a write-ahead log next to the database (wal.go):
+// a bbolt commit costs two ordered fdatasyncs, a log append one. The log's
+// records move into bbolt in one transaction at a checkpoint (when the log
+// reaches CheckpointBytes, and before the process lets go of the file), so
+// the log is empty whenever no process holds the gate, except after a
+// crash; the next process to take the gate recovers it. Reads merge bbolt
+// and the records still in the log.
+//
+// Writes from many goroutines are group-committed: while one append is on
 // its way to the disk, the next ones queue, and all of them share the next
-// transaction and its fsync.
+// log write and its fdatasync.
 package bolt
