@@ -205,17 +205,28 @@ func (db *DB) acquire() error {
 		db.lastSeq = max(db.lastSeq, p.seq)
 	}
 	db.checkpointAt = db.opts.CheckpointBytes
-	if log.size > 0 {
-		// On failure (a full disk) the records stay in the log, where
-		// reads find them, and the next checkpoint tries again.
-		_ = db.checkpoint()
+	// Start the log again under a new salt, so that nothing a crash left
+	// beyond its whole frames can be read later. With records to keep,
+	// that waits for their checkpoint; on failure (a full disk) they stay
+	// in the log, where reads find them, and the next checkpoint tries
+	// again. Recovered records are made durable in bbolt even by a
+	// relaxed process: a strict one acknowledged them.
+	if len(db.pending) > 0 {
+		_ = db.checkpoint(true)
+	} else {
+		_ = log.reset(db.keepBytes()) // on failure, appends retry it
 	}
 	return nil
 }
 
+// keepBytes is the log file size a checkpoint keeps for reuse.
+func (db *DB) keepBytes() int64 { return 4 * max(db.opts.CheckpointBytes, walChunk) }
+
 // checkpoint moves the log's records into bbolt in one transaction and,
-// once that is on disk, empties the log. db.mu is held.
-func (db *DB) checkpoint() error {
+// once that is on disk, starts the log again. sync makes the transaction
+// durable even when bbolt does not sync its commits (relaxed). db.mu is
+// held.
+func (db *DB) checkpoint(sync bool) error {
 	if len(db.pending) > 0 {
 		last := db.pending[len(db.pending)-1].seq
 		err := db.open.Update(func(tx *bbolt.Tx) error {
@@ -231,6 +242,9 @@ func (db *DB) checkpoint() error {
 			}
 			return b.SetSequence(max(b.Sequence(), last))
 		})
+		if err == nil && sync && db.open.NoSync {
+			err = db.open.Sync()
+		}
 		if err != nil {
 			db.checkpointAt = db.log.size + db.opts.CheckpointBytes
 			return fmt.Errorf("store: checkpoint: %w", err)
@@ -238,7 +252,7 @@ func (db *DB) checkpoint() error {
 		db.pending = nil
 	}
 	db.checkpointAt = db.opts.CheckpointBytes
-	return db.log.reset(4 * max(db.opts.CheckpointBytes, walChunk))
+	return db.log.reset(db.keepBytes())
 }
 
 // release checkpoints, closes the files and lets go of the gate. db.mu is
@@ -247,8 +261,8 @@ func (db *DB) release() {
 	if db.open == nil {
 		return
 	}
-	if db.log.size > 0 {
-		_ = db.checkpoint() // on failure the next holder finds the log
+	if !db.log.empty() {
+		_ = db.checkpoint(false) // on failure the next holder finds the log
 	}
 	_ = db.log.close()
 	_ = db.open.Close()
