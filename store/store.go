@@ -48,8 +48,9 @@ const (
 	// power loss loses nothing that a client was shown.
 	Strict Durability = iota
 	// Relaxed writes are in the operating system's cache before they
-	// return: a crash of ctxguard loses nothing, a power loss may lose the
-	// last moments.
+	// return: a crash of ctxguard loses nothing; a power loss may lose
+	// recent records, and since bbolt then commits without fsync, may
+	// damage the database file.
 	Relaxed
 )
 
