@@ -40,8 +40,7 @@ type Store struct {
 	// Durability is "strict" (default: every record is on disk, fsynced,
 	// before the content it describes is forwarded) or "relaxed" (records
 	// are in the OS cache before forwarding: a crash of ctxguard loses
-	// nothing; a power loss may lose recent records or leave the database
-	// to be restored from a backup).
+	// nothing; a power loss may lose the most recent records).
 	Durability string `toml:"durability"`
 }
 

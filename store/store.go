@@ -49,8 +49,7 @@ const (
 	Strict Durability = iota
 	// Relaxed writes are in the operating system's cache before they
 	// return: a crash of ctxguard loses nothing; a power loss may lose
-	// recent records, and since bbolt then commits without fsync, may
-	// damage the database file.
+	// the most recent records (never the database file).
 	Relaxed
 )
 

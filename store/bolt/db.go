@@ -169,10 +169,10 @@ func (db *DB) acquire() error {
 	if err := db.gate.lock(); err != nil {
 		return err
 	}
-	b, err := bbolt.Open(db.path, 0o600, &bbolt.Options{
-		Timeout: db.opts.LockTimeout,
-		NoSync:  db.opts.Durability == store.Relaxed,
-	})
+	// bbolt commits only at checkpoints, and always syncs them, in both
+	// modes: relaxed differs in the log alone, so a power loss can cost
+	// it the records still in the log but never the database file.
+	b, err := bbolt.Open(db.path, 0o600, &bbolt.Options{Timeout: db.opts.LockTimeout})
 	if err != nil {
 		db.gate.unlock()
 		return fmt.Errorf("store: open %s: %w", db.path, err)
@@ -209,10 +209,9 @@ func (db *DB) acquire() error {
 	// beyond its whole frames can be read later. With records to keep,
 	// that waits for their checkpoint; on failure (a full disk) they stay
 	// in the log, where reads find them, and the next checkpoint tries
-	// again. Recovered records are made durable in bbolt even by a
-	// relaxed process: a strict one acknowledged them.
+	// again.
 	if len(db.pending) > 0 {
-		_ = db.checkpoint(true)
+		_ = db.checkpoint()
 	} else {
 		_ = log.reset(db.keepBytes()) // on failure, appends retry it
 	}
@@ -223,10 +222,8 @@ func (db *DB) acquire() error {
 func (db *DB) keepBytes() int64 { return 4 * max(db.opts.CheckpointBytes, walChunk) }
 
 // checkpoint moves the log's records into bbolt in one transaction and,
-// once that is on disk, starts the log again. sync makes the transaction
-// durable even when bbolt does not sync its commits (relaxed). db.mu is
-// held.
-func (db *DB) checkpoint(sync bool) error {
+// once that is on disk, starts the log again. db.mu is held.
+func (db *DB) checkpoint() error {
 	if len(db.pending) > 0 {
 		last := db.pending[len(db.pending)-1].seq
 		err := db.open.Update(func(tx *bbolt.Tx) error {
@@ -242,9 +239,6 @@ func (db *DB) checkpoint(sync bool) error {
 			}
 			return b.SetSequence(max(b.Sequence(), last))
 		})
-		if err == nil && sync && db.open.NoSync {
-			err = db.open.Sync()
-		}
 		if err != nil {
 			db.checkpointAt = db.log.size + db.opts.CheckpointBytes
 			return fmt.Errorf("store: checkpoint: %w", err)
@@ -262,7 +256,7 @@ func (db *DB) release() {
 		return
 	}
 	if !db.log.empty() {
-		_ = db.checkpoint(false) // on failure the next holder finds the log
+		_ = db.checkpoint() // on failure the next holder finds the log
 	}
 	_ = db.log.close()
 	_ = db.open.Close()

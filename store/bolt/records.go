@@ -113,7 +113,7 @@ func (db *DB) commitGroup(group []*commit) {
 			}
 		}
 		if db.log.size >= db.checkpointAt {
-			_ = db.checkpoint(false) // the records are safe in the log either way
+			_ = db.checkpoint() // the records are safe in the log either way
 		}
 		return nil
 	})
