@@ -203,7 +203,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 		return true
 	})
 
-	ctx := context{meta: len(metaSeen) > 0, discussion: len(metaSeen) >= discussionWords, resources: resourceFile(content)}
+	ctx := context{meta: len(metaSeen) > 0, discussion: len(metaSeen) >= discussionWords, resources: &stringTable{src: content}}
 	var out []ctxguard.Finding
 	var errs []error
 	for i, d := range e.detectors {
@@ -253,7 +253,23 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 type context struct {
 	meta       bool // it talks about attacks
 	discussion bool // it is mostly about attacks
-	resources  bool // it is a string table (translations, resources)
+	// resources is whether it is a string table (translations,
+	// resources), worked out only when a finding asks: most documents
+	// have none.
+	resources *stringTable
+}
+
+// stringTable memoizes resourceFile for one document.
+type stringTable struct {
+	src        []byte
+	known, yes bool
+}
+
+func (t *stringTable) is() bool {
+	if !t.known {
+		t.known, t.yes = true, resourceFile(t.src)
+	}
+	return t.yes
 }
 
 // place maps a finding from the normalised view to the original bytes and
@@ -276,7 +292,7 @@ func (e *Engine) place(doc *Document, f ctxguard.Finding, c context) (ctxguard.F
 	// documentation of a format wherever they appear.
 	if c.discussion || (c.meta && quoted(doc.Src, f.Start, f.End)) || (f.Detector == "markers" && inCode(doc.Src, f.Start)) {
 		f.Note = joinNote(f.Note, NoteQuoted)
-	} else if label(doc.Src, f.Start, f.End, 60, 7) || (c.resources && label(doc.Src, f.Start, f.End, 80, 14)) {
+	} else if label(doc.Src, f.Start, f.End, 60, 7) || (c.resources.is() && label(doc.Src, f.Start, f.End, 80, 14)) {
 		f.Note = joinNote(f.Note, NoteLabel)
 	} else if r, ok := doc.InHidden(ns); ok && f.Detector != "hidden" {
 		f.Severity = raise(f.Severity)

@@ -296,9 +296,7 @@ func (p *parser) num() error {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = digits(s, i)
 	default:
 		p.i = i
 		return p.fail("invalid number")
@@ -306,9 +304,7 @@ func (p *parser) num() error {
 	if i < len(s) && s[i] == '.' {
 		i++
 		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = digits(s, i)
 		if i == d {
 			p.i = i
 			return p.fail("invalid number")
@@ -320,9 +316,7 @@ func (p *parser) num() error {
 			i++
 		}
 		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = digits(s, i)
 		if i == d {
 			p.i = i
 			return p.fail("invalid number")
@@ -487,3 +481,11 @@ var literals = [256]struct {
 	kind Kind
 	word string
 }{'t': {True, "true"}, 'f': {False, "false"}, 'n': {Null, "null"}}
+
+// digits returns the end of the run of decimal digits at i.
+func digits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}

@@ -1,24 +1,54 @@
-package bolt_test
+package bolt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/store"
-	"github.com/ctxguard/ctxguard/store/bolt"
 )
 
-// crashImage copies the data directory's files as they are while the
-// store is open: what the disk holds when the process is killed (the
-// operating system keeps what was written; nothing was closed).
-func crashImage(t *testing.T, dir string) string {
+// Options that keep everything in the log until the store closes.
+var logOnly = Options{Linger: 1 << 40, CheckpointBytes: 1 << 40}
+
+func record(tag string) *ctxguard.Record {
+	return &ctxguard.Record{Origin: ctxguard.Origin{Server: "kb"}, Kind: ctxguard.KindText, SHA256: tag}
+}
+
+// appendTagged appends one record per tag, one call each, and returns
+// them with their sequence numbers.
+func appendTagged(t *testing.T, db *DB, labels ...string) []*ctxguard.Record {
+	t.Helper()
+	var recs []*ctxguard.Record
+	for _, tag := range labels {
+		r := record(tag)
+		if err := db.AppendRecords(context.Background(), []*ctxguard.Record{r}); err != nil {
+			t.Fatalf("append %s: %v", tag, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+func series(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	return out
+}
+
+// image copies the data directory as the disk holds it at a kill -9: what
+// was written, with nothing closed.
+func image(t *testing.T, dir string) string {
 	t.Helper()
 	img := t.TempDir()
-	for _, name := range []string{bolt.FileName, bolt.FileName + bolt.WALSuffix} {
+	for _, name := range []string{FileName, FileName + WALSuffix} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -30,23 +60,11 @@ func crashImage(t *testing.T, dir string) string {
 	return img
 }
 
-func appendRecords(t *testing.T, db *bolt.DB, n int, tag string) []*ctxguard.Record {
-	t.Helper()
-	var recs []*ctxguard.Record
-	for i := range n {
-		r := &ctxguard.Record{Origin: ctxguard.Origin{Server: "kb"}, Kind: ctxguard.KindText, SHA256: fmt.Sprintf("%s-%d", tag, i)}
-		if err := db.AppendRecords(context.Background(), []*ctxguard.Record{r}); err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, r)
-	}
-	return recs
-}
-
-// readAll opens dir and returns its records, checking that seqs rise.
+// readAll opens dir as the next process would and returns its records,
+// checking that their sequence numbers rise.
 func readAll(t *testing.T, dir string) []*ctxguard.Record {
 	t.Helper()
-	db, err := bolt.Open(dir, bolt.Options{})
+	db, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +79,16 @@ func readAll(t *testing.T, dir string) []*ctxguard.Record {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// tags lists the tags of dir's records.
+func tags(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range readAll(t, dir) {
+		out = append(out, r.SHA256)
 	}
 	return out
 }
@@ -85,24 +113,24 @@ func TestCrashRecovery(t *testing.T) {
 		for _, d := range []store.Durability{store.Strict, store.Relaxed} {
 			t.Run(fmt.Sprintf("%s/checkpoint at %d bytes", d, cp), func(t *testing.T) {
 				dir := t.TempDir()
-				db, err := bolt.Open(dir, bolt.Options{Durability: d, CheckpointBytes: cp, Linger: 1 << 40})
+				db, err := Open(dir, Options{Durability: d, CheckpointBytes: cp, Linger: 1 << 40})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer db.Close()
-				want := appendRecords(t, db, 100, "a")
-				img := crashImage(t, dir)
+				want := appendTagged(t, db, series("a", 100)...)
+				img := image(t, dir)
 				sameRecords(t, readAll(t, img), want)
 
 				// The recovered store takes new records after the old ones,
 				// and they survive the next crash too.
-				db2, err := bolt.Open(img, bolt.Options{Durability: d, CheckpointBytes: cp, Linger: 1 << 40})
+				db2, err := Open(img, Options{Durability: d, CheckpointBytes: cp, Linger: 1 << 40})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer db2.Close()
-				want = append(want, appendRecords(t, db2, 30, "b")...)
-				sameRecords(t, readAll(t, crashImage(t, img)), want)
+				want = append(want, appendTagged(t, db2, series("b", 30)...)...)
+				sameRecords(t, readAll(t, image(t, img)), want)
 			})
 		}
 	}
@@ -120,14 +148,14 @@ func TestTornLogTail(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			db, err := bolt.Open(dir, bolt.Options{CheckpointBytes: 1 << 40, Linger: 1 << 40})
+			db, err := Open(dir, logOnly)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			want := appendRecords(t, db, 20, "a")
-			img := crashImage(t, dir)
-			log := filepath.Join(img, bolt.FileName+bolt.WALSuffix)
+			want := appendTagged(t, db, series("a", 20)...)
+			img := image(t, dir)
+			log := filepath.Join(img, FileName+WALSuffix)
 			b, err := os.ReadFile(log)
 			if err != nil {
 				t.Fatal(err)
@@ -150,18 +178,18 @@ func TestTornLogTail(t *testing.T) {
 // tail's Last counts across both.
 func TestReadsMergeLogAndDatabase(t *testing.T) {
 	dir := t.TempDir()
-	db, err := bolt.Open(dir, bolt.Options{CheckpointBytes: 1 << 40, Linger: 1 << 40})
+	db, err := Open(dir, logOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := appendRecords(t, db, 5, "a")
+	first := appendTagged(t, db, series("a", 5)...)
 	db.Close() // checkpoints: these are in bbolt
-	db, err = bolt.Open(dir, bolt.Options{CheckpointBytes: 1 << 40, Linger: 1 << 40})
+	db, err = Open(dir, logOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	second := appendRecords(t, db, 3, "b") // these stay in the log
+	second := appendTagged(t, db, series("b", 3)...) // these stay in the log
 	all := append(first, second...)
 	for last, want := range map[int][]*ctxguard.Record{2: all[6:], 3: all[5:], 4: all[4:], 8: all, 20: all} {
 		var got []*ctxguard.Record
@@ -169,5 +197,121 @@ func TestReadsMergeLogAndDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameRecords(t, got, want)
+	}
+}
+
+// An append whose fdatasync fails reports the error and is not stored:
+// not by the next append of the same process, not after a crash.
+func TestFailedAppendIsNotStored(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, logOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	appendTagged(t, db, "ok-0", "ok-1", "ok-2")
+
+	real := fdatasync
+	failing := true
+	fdatasync = func(f *os.File) error {
+		if failing {
+			failing = false // the wipe after the failure succeeds
+			return errors.New("input/output error (injected)")
+		}
+		return real(f)
+	}
+	defer func() { fdatasync = real }()
+	if err := db.AppendRecords(context.Background(), []*ctxguard.Record{record("FAILED")}); err == nil {
+		t.Fatal("append succeeded although its fdatasync failed")
+	}
+	if got := strings.Join(tags(t, image(t, dir)), " "); got != "ok-0 ok-1 ok-2" {
+		t.Fatalf("after the failed append and a crash: %s", got)
+	}
+	appendTagged(t, db, "next")
+	want := "ok-0 ok-1 ok-2 next"
+	if got := strings.Join(tags(t, image(t, dir)), " "); got != want {
+		t.Fatalf("after a crash: %s, want %s", got, want)
+	}
+	db.Close()
+	if got := strings.Join(tags(t, dir), " "); got != want {
+		t.Fatalf("after close: %s, want %s", got, want)
+	}
+}
+
+// A group torn by a power loss (never acknowledged) leaves frames in the
+// log beyond what recovery reads. Appends by the next process reuse those
+// offsets with the same sequence numbers; after its crash, the torn
+// group's frames must not read as the continuation.
+func TestTornGroupStaysDead(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, logOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendTagged(t, db, series("A", 10)...)
+	db.Close() // checkpointed; the log starts again
+	db, err = Open(dir, logOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := image(t, dir)
+	var group []*ctxguard.Record
+	for _, tag := range series("TORN", 60) {
+		group = append(group, record(tag))
+	}
+	if err := db.AppendRecords(context.Background(), group); err != nil {
+		t.Fatal(err)
+	}
+	img := image(t, dir)
+	db.Close()
+	// The power loss: the first page of the group's write never reached
+	// the disk, the later ones did.
+	log := filepath.Join(img, FileName+WALSuffix)
+	torn, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile(filepath.Join(before, FileName+WALSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(torn[:4096], old[:4096])
+	if err := os.WriteFile(log, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	next, err := Open(img, logOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	// Records of the same shape as the torn ones, so that frames align.
+	for i, tag := range series("NEXT", 60) {
+		appendTagged(t, next, tag)
+		got := tags(t, image(t, img))
+		if len(got) != 10+i+1 || got[len(got)-1] != tag {
+			t.Fatalf("after acknowledging %s and a crash: %d records, the last %s", tag, len(got), got[len(got)-1])
+		}
+	}
+}
+
+// A record too large for a frame is refused, not written where it would
+// hide every later record from recovery.
+func TestOversizeRecordIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, logOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	appendTagged(t, db, "a")
+	big := record("big")
+	big.Note = strings.Repeat("x", maxFrame+1)
+	if err := db.AppendRecords(context.Background(), []*ctxguard.Record{big}); err == nil {
+		t.Fatal("a record larger than a frame was accepted")
+	}
+	appendTagged(t, db, "c")
+	if got := strings.Join(tags(t, image(t, dir)), " "); got != "a c" {
+		t.Fatalf("after a crash: %s, want a c", got)
 	}
 }
