@@ -21,4 +21,7 @@ const (
 	// could not read unambiguously (duplicate or case-variant envelope
 	// members), and therefore withheld.
 	CodeAmbiguousMessage = -32094
+	// CodeWithheld answers a request whose response the policy blocked
+	// (for example, content that drifted from its signed baseline).
+	CodeWithheld = -32095
 )

@@ -30,6 +30,13 @@ type Record struct {
 	Verdict  Verdict   `json:"verdict,omitempty"`
 	Score    float64   `json:"score,omitempty"`
 	Findings []Finding `json:"findings,omitempty"`
+
+	// Baseline is the item's comparison with the signed baselines or its
+	// pinned definition; nil when the item was not checked.
+	Baseline *Baseline `json:"baseline,omitempty"`
+	// Decision is what the policy did with the item; empty when it made
+	// no decision.
+	Decision Decision `json:"decision,omitempty"`
 }
 
 // Origin is where an item came from: the server, the session and the

@@ -36,6 +36,17 @@ func TestRecordsConformance(t *testing.T) {
 	}
 }
 
+func TestBaselinesConformance(t *testing.T) {
+	storetest.TestBaselines(t, func(t *testing.T) store.Baselines {
+		db, err := bolt.Open(t.TempDir(), bolt.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
 // Two handles on one directory stand for two processes (two wrap processes
 // of one MCP client): both write, and each sees the other's records.
 func TestSharedDirectory(t *testing.T) {
