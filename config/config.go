@@ -6,9 +6,12 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/ctxguard/ctxguard"
 )
 
 // Config is the whole configuration file. Every setting has a default, and a
@@ -17,6 +20,32 @@ type Config struct {
 	Store     Store     `toml:"store"`
 	Filter    Filter    `toml:"filter"`
 	Detectors Detectors `toml:"detectors"`
+	Baselines Baselines `toml:"baselines"`
+}
+
+// Baselines configures the signed baselines and tool pinning in the filter.
+type Baselines struct {
+	// Manifests are manifest files, or directories of them (in a
+	// directory, every file with a ".sig" beside it is a manifest). They
+	// are loaded again when they change.
+	Manifests []string `toml:"manifests"`
+	// RequireSignature are URI prefixes whose documents must match a
+	// signed baseline.
+	RequireSignature []string `toml:"require_signature"`
+	// Required is the decision for anything but a signed match under those
+	// prefixes (default "quarantine").
+	Required string `toml:"required"`
+	// On maps outcomes (signed-match, drifted, unsigned,
+	// signed-but-expired, manifest-rejected, pinned, pin-match) to decisions
+	// (pass, annotate, quarantine, block). Defaults: drifted quarantine,
+	// signed-but-expired and manifest-rejected annotate, the rest pass.
+	On map[string]string `toml:"on"`
+	// PinTools pins each server's tool definitions when first seen, so
+	// that a later change shows up as a drift (default true).
+	PinTools *bool `toml:"pin_tools"`
+	// ReloadInterval is how often the manifests and the trust store are
+	// checked for changes (default "2s").
+	ReloadInterval Duration `toml:"reload_interval"`
 }
 
 // Detectors configures the injection detectors, in the filter and in
@@ -80,5 +109,40 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config: %s: unknown setting %s", path, strings.Join(keys, ", "))
 	}
+	if err := c.Baselines.check(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
 	return c, nil
+}
+
+// outcomes are the baseline outcomes a policy can name.
+var outcomes = []ctxguard.BaselineStatus{ctxguard.BaselineMatch, ctxguard.BaselineDrifted, ctxguard.BaselineUnsigned,
+	ctxguard.BaselineExpired, ctxguard.BaselineRejected, ctxguard.BaselinePinned, ctxguard.BaselinePinMatch}
+
+func (b *Baselines) check() error {
+	if b.Required != "" {
+		if _, ok := ctxguard.ParseDecision(b.Required); !ok {
+			return fmt.Errorf("baselines.required: %q is not a decision (pass, annotate, quarantine, block)", b.Required)
+		}
+	}
+	for k, v := range b.On {
+		if !slices.Contains(outcomes, ctxguard.BaselineStatus(k)) {
+			return fmt.Errorf("baselines.on: %q is not an outcome (%s)", k, joinStatuses(outcomes))
+		}
+		if _, ok := ctxguard.ParseDecision(v); !ok {
+			return fmt.Errorf("baselines.on.%s: %q is not a decision (pass, annotate, quarantine, block)", k, v)
+		}
+	}
+	return nil
+}
+
+func joinStatuses(ss []ctxguard.BaselineStatus) string {
+	var b strings.Builder
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(s))
+	}
+	return b.String()
 }

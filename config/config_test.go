@@ -16,6 +16,9 @@ func TestExampleLoads(t *testing.T) {
 	if c.Store.Durability != "strict" || c.Filter.MaxMessageBytes != 64<<20 || c.Filter.ShutdownTimeout.Duration != 5*time.Second || c.Filter.MaxPending != 10000 {
 		t.Fatalf("example.toml read as %+v", c)
 	}
+	if c.Baselines.On["drifted"] != "quarantine" || c.Baselines.ReloadInterval.Duration != 2*time.Second || len(c.Baselines.RequireSignature) != 1 {
+		t.Fatalf("example.toml baselines read as %+v", c.Baselines)
+	}
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -25,6 +28,9 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key", "[store]\ndurabilty = \"strict\"\n", "unknown setting store.durabilty"},
 		{"bad duration", "[filter]\nshutdown_timeout = \"soon\"\n", "invalid duration"},
 		{"not toml", "[store\n", "config:"},
+		{"unknown outcome", "[baselines.on]\nchanged = \"block\"\n", `"changed" is not an outcome`},
+		{"unknown decision", "[baselines.on]\ndrifted = \"drop\"\n", `"drop" is not a decision`},
+		{"unknown required decision", "[baselines]\nrequired = \"hold\"\n", `"hold" is not a decision`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

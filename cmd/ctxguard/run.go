@@ -31,6 +31,12 @@ type cli struct {
 	Scan  scanCmd  `cmd:"" help:"Score documents for prompt injection offline. Exit 0 clean, 1 suspicious found, 2 error."`
 	Eval  evalCmd  `cmd:"" help:"Measure the detectors on a labeled corpus: precision, recall, F1 and false-positive rate per category."`
 	Audit auditCmd `cmd:"" help:"Read the provenance records."`
+
+	Keygen keygenCmd `cmd:"" help:"Make an Ed25519 signing key in OpenSSH format (FILE and FILE.pub), for knowledge-base owners."`
+	Sign   signCmd   `cmd:"" help:"Sign the documents under DIR (or what a server returns) into a baseline manifest: MANIFEST, MANIFEST.sig, MANIFEST.snapshot."`
+	Verify verifyCmd `cmd:"" help:"Check a manifest's signature against the trust store and, with DIR, every document's checksum. Exit 0 when all hold, 1 otherwise."`
+	Trust  trustCmd  `cmd:"" help:"Manage who may sign manifests, and for which URIs (an OpenSSH allowed_signers file plus scopes, in the data dir)."`
+	Pins   pinsCmd   `cmd:"" help:"Manage the pinned tool definitions the filter compares tools/list against."`
 	Demo  demoCmd  `cmd:"" help:"Show the filter at work on a bundled knowledge base."`
 }
 

@@ -22,6 +22,7 @@ import (
 
 type wrapCmd struct {
 	detectorFlags
+	baselineFlags
 	Name            string        `name:"name" placeholder:"SERVER" help:"Name of the server in the records. Default: the command's name (for npx, node, uvx and python: its first argument)."`
 	Durability      string        `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed (in the OS cache: survives a crash of ctxguard, not a power loss)."`
 	MaxMessageBytes int           `name:"max-message-bytes" placeholder:"N" help:"Largest JSON-RPC message either way (default 64 MiB). A larger response is withheld and its request answered with an error."`
@@ -63,6 +64,13 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 
 	log := g.logger(true)
 	var inspectors []filter.Stage
+	bst, err := c.baselineStage(ctx, g, dir, db, log)
+	if err != nil {
+		return err
+	}
+	if bst != nil {
+		inspectors = append(inspectors, bst)
+	}
 	if !c.NoDetectors {
 		engine, err := c.engine(g)
 		if err != nil {

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/provenance/baseline"
+	"github.com/ctxguard/ctxguard/store"
+)
+
+// baselineFlags are the filter's flags for signed baselines and pins.
+type baselineFlags struct {
+	Manifests        []string `name:"manifests" sep:"none" placeholder:"PATH" help:"Signed manifest, or directory of them (every file with a .sig beside it); repeatable. Reloaded when changed."`
+	RequireSignature []string `name:"require-signature" sep:"none" placeholder:"PREFIX" help:"URI prefix whose documents must match a signed baseline; anything else there is held for review. Repeatable."`
+	NoPinTools       bool     `name:"no-pin-tools" help:"Do not pin tool definitions (a changed tool description is then not reported as a drift)."`
+}
+
+// baselineStage builds the baseline stage from the flags and the
+// configuration, and starts watching the manifests. It returns nil when
+// there is nothing to check: no manifests, no required prefixes and no
+// pinning.
+func (f *baselineFlags) baselineStage(ctx context.Context, g *Globals, dir string, bs store.Baselines, log *slog.Logger) (*filter.BaselineStage, error) {
+	cfg := g.cfg.Baselines
+	paths := append(append([]string(nil), cfg.Manifests...), f.Manifests...)
+	policy := filter.DefaultBaselinePolicy()
+	for k, v := range cfg.On {
+		policy.On[ctxguard.BaselineStatus(k)] = ctxguard.Decision(v) // checked by config.Load
+	}
+	if cfg.Required != "" {
+		policy.Required = ctxguard.Decision(cfg.Required)
+	}
+	policy.RequireSignature = append(append([]string(nil), cfg.RequireSignature...), f.RequireSignature...)
+	for _, p := range policy.RequireSignature {
+		if err := baseline.CheckScope(p); err != nil {
+			return nil, err
+		}
+	}
+	pin := !f.NoPinTools && (cfg.PinTools == nil || *cfg.PinTools)
+	st := &filter.BaselineStage{Policy: policy, Logger: log}
+	if pin {
+		st.Pins = bs
+	}
+	if len(paths) > 0 {
+		w := &baseline.Watcher{Paths: paths, TrustDir: dir, Store: bs, Interval: cfg.ReloadInterval.Duration, Logger: log}
+		if err := w.Start(ctx); err != nil {
+			return nil, err
+		}
+		st.Baselines = w.Set
+	}
+	if len(paths) == 0 && len(policy.RequireSignature) == 0 && !pin {
+		return nil, nil
+	}
+	return st, nil
+}
