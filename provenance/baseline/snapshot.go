@@ -39,9 +39,12 @@ func CreateSnapshot(path string) (*SnapshotWriter, error) {
 	}
 	z := zip.NewWriter(f)
 	// Speed over size: signing a large knowledge base should be limited
-	// by the disk, and text compresses well even so.
+	// by the disk, and text compresses well even so. One compressor is
+	// reset for each document: a new one costs more than most documents.
+	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
 	z.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestSpeed)
+		fw.Reset(w)
+		return fw, nil
 	})
 	return &SnapshotWriter{path: path, f: f, z: z, seen: map[[32]byte]bool{}}, nil
 }
