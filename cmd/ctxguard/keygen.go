@@ -32,11 +32,22 @@ func (c *keygenCmd) Run(g *Globals) error {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if c.Force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	} else {
+		// Both files are checked before either is written, so that a
+		// refusal leaves no half of a key pair behind.
+		for _, p := range []string{c.Out, c.Out + ".pub"} {
+			if _, err := os.Lstat(p); err == nil {
+				return fmt.Errorf("keygen: %s exists; use --force to overwrite", p)
+			}
+		}
 	}
 	if err := writeNew(c.Out, priv, 0o600, flags); err != nil {
 		return err
 	}
 	if err := writeNew(c.Out+".pub", pub, 0o644, flags); err != nil {
+		// A private key without its public half is of no use and would
+		// block the next attempt.
+		os.Remove(c.Out)
 		return err
 	}
 	key, err := sshsig.ParsePublicKey(pub)

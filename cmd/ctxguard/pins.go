@@ -64,8 +64,11 @@ func (c *pinsResetCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if n == 0 && c.Tool != "" {
+		return exitCode{1, fmt.Sprintf("pins reset: no pin for tool %q of %q (see ctxguard pins ls)", c.Tool, c.Server)}
+	}
 	if n == 0 {
-		return exitCode{1, fmt.Sprintf("pins reset: no pins for %q", c.Server)}
+		return exitCode{1, fmt.Sprintf("pins reset: no pins for %q (see ctxguard pins ls)", c.Server)}
 	}
 	fmt.Fprintf(g.stdout, "removed %d pin(s) of %s\n", n, c.Server)
 	return nil

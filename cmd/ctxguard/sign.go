@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,12 +52,26 @@ func (c *signCmd) Run(ctx context.Context, g *Globals) error {
 		if c.URIPrefix == "" {
 			return exitCode{2, "sign: --uri-prefix is required when signing a directory (for example file:///kb/)"}
 		}
+		// Each file is signed as prefix + relative path: without the
+		// slash, file:///kb and a.md would make file:///kba.md, which no
+		// server returns and no scope covers.
+		if !strings.HasSuffix(c.URIPrefix, "/") {
+			c.URIPrefix += "/"
+		}
+	}
+	if c.URIPrefix != "" {
+		if err := baseline.CheckScope(c.URIPrefix); err != nil {
+			return exitCode{2, "sign: --uri-prefix: " + strings.TrimPrefix(err.Error(), "trust: ")}
+		}
 	}
 	signer, pub, err := loadSigningKey(c.Key, c.PassphraseEnv)
 	if err != nil {
 		return err
 	}
-	prev := previousManifest(c.Out)
+	prev, err := previousManifest(c.Out)
+	if err != nil && c.Sequence == 0 {
+		return fmt.Errorf("sign: %s exists but is not a manifest (%v): the sequence cannot continue from it; remove it, or give --sequence N above the last one published", c.Out, err)
+	}
 	h := baseline.Header{Name: c.Name, Sequence: c.Sequence, IssuedAt: time.Now(), Signer: sshsig.Fingerprint(pub), URIPrefix: c.URIPrefix}
 	h.ExpiresAt = h.IssuedAt.Add(expires)
 	if prev != nil {
@@ -205,23 +221,26 @@ func loadSigningKey(path, passEnv string) (ssh.Signer, ssh.PublicKey, error) {
 	if errors.Is(err, sshsig.ErrPassphraseNeeded) {
 		return nil, nil, fmt.Errorf("sign: %s is encrypted: give --passphrase-env VAR, or pass the .pub and sign with ssh-keygen -Y sign -n %s", path, sshsig.Namespace)
 	}
+	if errors.Is(err, x509.IncorrectPasswordError) {
+		return nil, nil, fmt.Errorf("sign: %s: wrong passphrase (from $%s)", path, passEnv)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign: %s: %w", path, err)
 	}
 	return signer, signer.PublicKey(), nil
 }
 
-// previousManifest is the manifest at path, if there is a readable one.
-func previousManifest(path string) *manifest.Manifest {
+// previousManifest is the manifest at path: nil when there is no file, an
+// error when there is one that is not a manifest.
+func previousManifest(path string) (*manifest.Manifest, error) {
 	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	m, err := manifest.Parse(raw)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return m
+	return manifest.Parse(raw)
 }
 
 // ownFiles reports whether a path is the manifest or one of its companions.
@@ -259,6 +278,10 @@ func parseValidity(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q is not a positive duration like 90d or 12h", s)
+	}
+	if d < time.Second {
+		// A manifest's times are whole seconds.
+		return 0, fmt.Errorf("%q is less than the least validity, 1s", s)
 	}
 	return d, nil
 }

@@ -31,7 +31,7 @@ func (c *trustAddCmd) Run(g *Globals) error {
 	}
 	raw, err := os.ReadFile(c.Key)
 	if err != nil {
-		return err
+		return fmt.Errorf("trust add: %w", err)
 	}
 	key, err := sshsig.ParsePublicKey(raw)
 	if err != nil {

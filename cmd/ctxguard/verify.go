@@ -25,6 +25,9 @@ func (c *verifyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if len(c.Scope) > 0 && c.AllowedSigners == "" {
+		return exitCode{2, "verify: --scope goes with --allowed-signers; the trust store has its own scopes (ctxguard trust ls)"}
+	}
 	var trust *baseline.Trust
 	if c.AllowedSigners != "" {
 		if trust, err = baseline.LoadAllowedSigners(c.AllowedSigners); err != nil {
@@ -63,10 +66,14 @@ func (c *verifyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	v, err := baseline.Verify(raw, sig, trust, time.Now())
 	if err != nil {
-		return exitCode{1, "verify: FAIL " + err.Error()}
+		// Not a manifest in canonical form (syntax, duplicated entries,
+		// other whitespace): nothing it says can be trusted, not even
+		// which documents to check.
+		fmt.Fprintf(g.stdout, "FAIL %s\n", sanitizeLine(err.Error()))
+		return exitCode{1, fmt.Sprintf("verify: %s: %s", c.Manifest, sanitizeLine(err.Error()))}
 	}
 	problems := v.Problems
-	if p := c.rollback(ctx, dataDir, v); p != nil {
+	if p := c.rollback(ctx, g, dataDir, v); p != nil {
 		problems = append(problems, *p)
 	}
 	if c.Dir != "" {
@@ -79,11 +86,16 @@ func (c *verifyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	m := v.Manifest
 	signer := v.Principal
-	if signer == "" {
-		signer = "?"
+	switch {
+	case signer != "":
+		signer = sanitizeLine(signer) + " (" + v.Key + ")"
+	case v.Key != "":
+		signer = "no trusted principal (key " + v.Key + ")"
+	default:
+		signer = "nobody (no readable signature)"
 	}
-	fmt.Fprintf(g.stdout, "manifest %s #%d: %d entries, signed by %s (%s), issued %s, expires %s\n", m.Name, m.Sequence, len(m.Entries),
-		signer, v.Key, m.IssuedAt.Format(time.RFC3339), m.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintf(g.stdout, "manifest %s #%d: %d entries, signed by %s, issued %s, expires %s\n", sanitizeLine(m.Name), m.Sequence, len(m.Entries),
+		signer, m.IssuedAt.Format(time.RFC3339), m.ExpiresAt.Format(time.RFC3339))
 	for _, p := range problems {
 		fmt.Fprintf(g.stdout, "FAIL %s\n", sanitizeLine(p.String()))
 	}
@@ -100,18 +112,22 @@ func (c *verifyCmd) Run(ctx context.Context, g *Globals) error {
 
 // rollback compares the manifest with the sequence the filter accepted
 // last, when this data directory has a store; it never advances it.
-func (c *verifyCmd) rollback(ctx context.Context, dataDir string, v *baseline.Verified) *baseline.Problem {
+func (c *verifyCmd) rollback(ctx context.Context, g *Globals, dataDir string, v *baseline.Verified) *baseline.Problem {
 	if _, err := os.Stat(filepath.Join(dataDir, bolt.FileName)); err != nil {
 		return nil
 	}
 	db, err := bolt.Open(dataDir, bolt.Options{})
 	if err != nil {
+		fmt.Fprintf(g.stderr, "verify: note: rollback not checked: %v\n", err)
 		return nil
 	}
 	defer db.Close()
 	seq, digest, ok, err := db.AcceptedManifest(ctx, v.Manifest.Name)
 	switch {
-	case err != nil || !ok:
+	case err != nil:
+		fmt.Fprintf(g.stderr, "verify: note: rollback not checked: %v\n", err)
+		return nil
+	case !ok:
 		return nil
 	case v.Manifest.Sequence < seq:
 		return &baseline.Problem{Kind: baseline.ProblemRollback, Detail: fmt.Sprintf("sequence %d of %s is older than sequence %d already accepted", v.Manifest.Sequence, v.Manifest.Name, seq)}

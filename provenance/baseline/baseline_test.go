@@ -115,7 +115,11 @@ func TestVerify(t *testing.T) {
 		{name: "expired", key: alice, trust: trusted, edit: func(h *Header) { h.IssuedAt, h.ExpiresAt = now.Add(-48*time.Hour), now.Add(-time.Hour) }, want: "expired"},
 		{name: "issued in the future", key: alice, trust: trusted, edit: func(h *Header) { h.IssuedAt, h.ExpiresAt = now.Add(time.Hour), now.Add(48*time.Hour) }, want: "not-yet-valid"},
 		{name: "names another signer", key: alice, trust: trusted, edit: func(h *Header) { h.Signer = sshsig.Fingerprint(mallory.signer.PublicKey()) }, want: "signer-mismatch"},
-		{name: "revoked", key: alice, trust: func() *Trust { t := trustFor("alice@example.com", alice, "file:///kb/"); t.Remove("alice@example.com"); return t }(), want: "unknown-signer"},
+		{name: "revoked", key: alice, trust: func() *Trust {
+			t := trustFor("alice@example.com", alice, "file:///kb/")
+			t.Remove("alice@example.com")
+			return t
+		}(), want: "unknown-signer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
