@@ -214,19 +214,25 @@ func (s *BaselineStage) checkTool(ctx context.Context, ex *Exchange, in *Inspect
 // act logs what is not a plain pass and withholds a blocked message.
 func (s *BaselineStage) act(u *Unit, in *Inspection) {
 	r := &in.Record
-	if r.Decision.Rank() <= ctxguard.DecisionPass.Rank() || s.Logger == nil {
+	if r.Decision.Rank() <= ctxguard.DecisionPass.Rank() {
+		return
+	}
+	if r.Decision == ctxguard.DecisionBlock && u.Err == nil {
+		u.Err, u.ErrCode = errWithheld, ctxguard.CodeWithheld
+	}
+	if s.Logger == nil {
 		return
 	}
 	msg := "baseline: " + string(r.Baseline.Status)
-	if r.Decision == ctxguard.DecisionQuarantine {
+	switch r.Decision {
+	case ctxguard.DecisionQuarantine:
 		msg += ": held for review"
+	case ctxguard.DecisionBlock:
+		msg += ": blocked"
 	}
 	s.Logger.Warn(msg, "server", r.Server, "method", r.Method, "uri", r.URI, "tool", r.Tool,
 		"status", r.Baseline.Status, "decision", r.Decision, "manifest", r.Baseline.Manifest, "sequence", r.Baseline.Sequence,
 		"sha256", r.SHA256, "expected_sha256", r.Baseline.ExpectedSHA256, "reason", r.Baseline.Reason)
-	if r.Decision == ctxguard.DecisionBlock && u.Err == nil {
-		u.Err, u.ErrCode = errWithheld, ctxguard.CodeWithheld
-	}
 }
 
 // errWithheld tells the client, in generic words, that the guard withheld
