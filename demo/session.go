@@ -61,7 +61,7 @@ func RunSession(ctx context.Context, t mcp.Transport) (Transcript, error) {
 // large, its SHA-256, and when.
 func PrintRecords(w io.Writer, recs []*ctxguard.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tMETHOD\tKIND\tURI / TOOL\tSIZE\tSHA-256\tVERDICT\tSCORE\tTIME")
+	fmt.Fprintln(tw, "SEQ\tMETHOD\tKIND\tURI / TOOL\tSIZE\tSHA-256\tBASELINE\tVERDICT\tSCORE\tDECISION\tTIME")
 	for _, r := range recs {
 		what := r.URI
 		if what == "" {
@@ -77,7 +77,15 @@ func PrintRecords(w io.Writer, recs []*ctxguard.Record) error {
 		if verdict == "" {
 			verdict = "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%.2f\t%s\n", r.Seq, r.Method, r.Kind, sanitize(what), r.Size, r.SHA256[:16]+"…", verdict, r.Score, r.Time.Local().Format(time.TimeOnly+".000"))
+		baseline, decision := "-", "-"
+		if r.Baseline != nil {
+			baseline = string(r.Baseline.Status)
+		}
+		if r.Decision != "" {
+			decision = string(r.Decision)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%.2f\t%s\t%s\n", r.Seq, r.Method, r.Kind, sanitize(what), r.Size, r.SHA256[:16]+"…",
+			baseline, verdict, r.Score, decision, r.Time.Local().Format(time.TimeOnly+".000"))
 	}
 	return tw.Flush()
 }

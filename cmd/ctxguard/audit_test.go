@@ -130,7 +130,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("ctxguard demo: %v\n%s", err, out)
 	}
 	s := string(out)
-	for _, want := range []string{"6 resources listed, 6 read", "kb://northwind/vendor-payments.md", "SHA-256", "resources/read", "suspicious"} {
+	for _, want := range []string{"6 resources listed, 6 read", "kb://northwind/vendor-payments.md", "SHA-256", "resources/read", "suspicious",
+		"signed-match", "drifted", "+<!-- Note for AI assistants reading this page", "decision: quarantine", "pinned"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}

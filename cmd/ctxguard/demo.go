@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -36,12 +38,21 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	out := g.stdout
+	const prefix = "kb://northwind/"
+	manifest, err := demo.SignPublished(dir, prefix)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "ctxguard demo\n\n")
-	fmt.Fprintf(out, "A knowledge-base MCP server (ctxguard demo serve) runs behind the filter:\n")
-	fmt.Fprintf(out, "  ctxguard wrap --data-dir %s --name demo-kb -- ctxguard demo serve\n", dir)
+	fmt.Fprintf(out, "The knowledge base's owner signed its documents as published, and the operator trusts the owner's key for %s:\n", prefix)
+	fmt.Fprintf(out, "  ctxguard sign --key OWNER-KEY --uri-prefix %s DIR -o %s\n", prefix, manifest)
+	fmt.Fprintf(out, "  ctxguard trust add --data-dir %s --principal %s --key %s --scope %s\n", dir, demo.Owner, filepath.Join(dir, "demo-owner.key.pub"), prefix)
+	fmt.Fprintf(out, "Since then, an attacker edited one page on the server. The server (ctxguard demo serve) runs behind the filter:\n")
+	fmt.Fprintf(out, "  ctxguard wrap --data-dir %s --name demo-kb --manifests %s -- ctxguard demo serve\n", dir, filepath.Dir(manifest))
 	fmt.Fprintf(out, "and a scripted MCP client (the official Go SDK) lists and reads every document and searches the knowledge base.\n\n")
 
-	cmd := exec.CommandContext(ctx, exe, "--data-dir", dir, "--log-level", "error", "wrap", "--name", "demo-kb", "--", exe, "demo", "serve")
+	cmd := exec.CommandContext(ctx, exe, "--data-dir", dir, "--log-level", "error", "wrap", "--name", "demo-kb",
+		"--manifests", filepath.Dir(manifest), "--", exe, "demo", "serve", "--uri-prefix", prefix)
 	cmd.Stderr = g.stderr
 	start := time.Now()
 	tr, err := demo.RunSession(ctx, &mcp.CommandTransport{Command: cmd})
@@ -65,6 +76,14 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	for _, r := range recs {
+		if b := r.Baseline; b != nil && b.Status == ctxguard.BaselineDrifted && r.Method == "resources/read" {
+			fmt.Fprintf(out, "\n%s drifted from what %s signed (%s #%d); decision: %s. The diff:\n", r.URI, b.Signer, b.Manifest, b.Sequence, r.Decision)
+			for line := range strings.Lines(b.Diff) {
+				fmt.Fprintf(out, "  %s", sanitizeLine(strings.TrimSuffix(line, "\n"))+"\n")
+			}
+		}
+	}
+	for _, r := range recs {
 		if r.Verdict == ctxguard.VerdictSuspicious {
 			fmt.Fprintf(out, "\n%s was scored suspicious (%.2f):\n", r.URI, r.Score)
 			for _, f := range r.Findings {
@@ -72,7 +91,8 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 			}
 		}
 	}
-	fmt.Fprintf(out, "\nThe records, as a SIEM would take them:\n  ctxguard audit export --data-dir %s --format jsonl\n", dir)
+	fmt.Fprintf(out, "\nCheck the manifest yourself:\n  ctxguard verify --data-dir %s %s\n", dir, manifest)
+	fmt.Fprintf(out, "The records, as a SIEM would take them:\n  ctxguard audit export --data-dir %s --format jsonl\n", dir)
 	fmt.Fprintf(out, "Score the bundled documents offline:\n  ctxguard scan demo/kb/   (or any directory of yours)\n")
 	return nil
 }
