@@ -246,6 +246,16 @@ func TestLookup(t *testing.T) {
 		t.Fatalf("diff:\n%s", d)
 	}
 	set.Close()
+
+	// A manifest whose signature file is missing is rejected, and says so.
+	os.Remove(filepath.Join(dir, "live.json"+SignatureSuffix))
+	set, err = Load(context.Background(), []string{filepath.Join(dir, "live.json")}, trustFor("alice", alice, "file:///kb/"), nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := set.Lookup("file:///kb/a.md", sum("# A\nalpha\n"), now); c.Status != ctxguard.BaselineRejected || !strings.Contains(c.Manifest.Reason, "no signature") {
+		t.Fatalf("without its .sig: %s %q", c.Status, c.Manifest.Reason)
+	}
 }
 
 // A tampered snapshot gives no diff rather than a false one.

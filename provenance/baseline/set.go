@@ -251,14 +251,16 @@ func loadOne(path string, trust *Trust, now time.Time) *Loaded {
 		l.Rejected, l.Reason = true, err.Error()
 		return l
 	}
-	sig, err := readLimited(path+SignatureSuffix, maxSignatureBytes)
-	if err != nil {
-		sig = nil // Verify reports the missing signature against the parsed manifest
-	}
+	sig, sigErr := readLimited(path+SignatureSuffix, maxSignatureBytes)
 	v, err := Verify(raw, sig, trust, now)
 	if err != nil {
 		l.Rejected, l.Reason = true, err.Error()
 		return l
+	}
+	if sigErr != nil {
+		// The manifest is kept, so that its URIs are reported as
+		// rejected rather than unsigned.
+		v.Problems = []Problem{{Kind: ProblemSignature, Detail: "no signature: " + sigErr.Error()}}
 	}
 	l.Verified = v
 	if v.Rejected() {
