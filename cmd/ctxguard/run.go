@@ -90,7 +90,7 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 	c.stdin, c.stdout, c.stderr = m.Stdin, m.Stdout, m.Stderr
 	parser, err := kong.New(&c,
 		kong.Name("ctxguard"),
-		kong.Description("ctxguard guards MCP clients against context poisoning: it sits in front of MCP servers, records the provenance and checksums of everything they return, and keeps an audit log of it."),
+		kong.Description("ctxguard guards MCP clients against context poisoning: it sits in front of MCP servers, records the provenance and checksums of everything they return, checks it against the baselines its owners signed, and scores it for prompt injection."),
 		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Writers(m.Stdout, m.Stderr),
