@@ -36,6 +36,17 @@ func TestRecordsConformance(t *testing.T) {
 	}
 }
 
+func TestQuarantineConformance(t *testing.T) {
+	storetest.TestQuarantine(t, func(t *testing.T) store.Quarantine {
+		db, err := bolt.Open(t.TempDir(), bolt.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
 func TestBaselinesConformance(t *testing.T) {
 	storetest.TestBaselines(t, func(t *testing.T) store.Baselines {
 		db, err := bolt.Open(t.TempDir(), bolt.Options{})

@@ -93,7 +93,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	// Create the buckets now, so that a damaged or foreign file is
 	// reported at start and not at the first write.
 	err = db.update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketRecords, bucketMeta, bucketManifests, bucketPins} {
+		for _, b := range [][]byte{bucketRecords, bucketMeta, bucketManifests, bucketPins, bucketQueue, bucketByStatus, bucketChanges, bucketDecisions} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
