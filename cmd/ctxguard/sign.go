@@ -26,7 +26,7 @@ import (
 
 type signCmd struct {
 	Key           string   `name:"key" required:"" placeholder:"FILE" type:"existingfile" help:"Private key to sign with (OpenSSH format, as ctxguard keygen or ssh-keygen write it). Given a public key (.pub), the manifest is written unsigned, to be signed with ssh-keygen -Y sign."`
-	URIPrefix     string   `name:"uri-prefix" placeholder:"P" help:"URI prefix of the documents: each file under DIR is signed as P + its relative path, so file:///kb/ matches what a filesystem server returns. With --from-server, only resources under P are signed."`
+	URIPrefix     string   `name:"uri-prefix" placeholder:"P" help:"URI prefix of the documents: each file under DIR is signed as P + its relative path, so file:///kb/ matches what a filesystem server returns. With --from-server, only resources under P are signed. A / is added when P does not end with one."`
 	Out           string   `name:"out" short:"o" required:"" placeholder:"MANIFEST" type:"path" help:"Manifest to write; its signature goes to MANIFEST.sig and the signed content to MANIFEST.snapshot (for diffs)."`
 	Name          string   `name:"name" placeholder:"KB" help:"Knowledge-base name (default: that of the manifest being replaced, else the directory's or server's name)."`
 	Sequence      uint64   `name:"sequence" placeholder:"N" help:"Sequence number; must exceed the replaced manifest's (default: its sequence + 1, else 1)."`
@@ -52,14 +52,15 @@ func (c *signCmd) Run(ctx context.Context, g *Globals) error {
 		if c.URIPrefix == "" {
 			return exitCode{2, "sign: --uri-prefix is required when signing a directory (for example file:///kb/)"}
 		}
+	}
+	if c.URIPrefix != "" {
 		// Each file is signed as prefix + relative path: without the
 		// slash, file:///kb and a.md would make file:///kba.md, which no
-		// server returns and no scope covers.
+		// server returns and no scope covers; and from a server,
+		// file:///kb would take in file:///kb-private/ too.
 		if !strings.HasSuffix(c.URIPrefix, "/") {
 			c.URIPrefix += "/"
 		}
-	}
-	if c.URIPrefix != "" {
 		if err := baseline.CheckScope(c.URIPrefix); err != nil {
 			return exitCode{2, "sign: --uri-prefix: " + strings.TrimPrefix(err.Error(), "trust: ")}
 		}

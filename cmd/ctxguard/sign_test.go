@@ -864,6 +864,11 @@ func TestSignFromServer(t *testing.T) {
 		t.Errorf("--uri-prefix file:///kb/finance/ signed %q", uris)
 	}
 	cg(t, f.data, 0, "verify", sub, filepath.Join(f.kb, "finance"))
+	// A prefix is a path prefix: file:///kb/fin is not file:///kb/finance/.
+	cg(t, f.data, 0, "sign", "--key", f.key, "--uri-prefix", "file:///kb/fin", "-o", sub, "--from-server", "--", kbserverBin, "-dir", f.kb)
+	if m := readManifest(t, sub); len(m.Entries) != 0 || m.URIPrefix != "file:///kb/fin/" {
+		t.Errorf("--uri-prefix file:///kb/fin signed %q under %q", m.uris(), m.URIPrefix)
+	}
 
 	// A server that does not start is an error, not an empty manifest.
 	bad := filepath.Join(t.TempDir(), "bad.manifest")
