@@ -40,6 +40,11 @@ type Item struct {
 	// Start and End delimit the item's JSON value in the message bytes, so
 	// a later stage can replace exactly this item and nothing else.
 	Start, End int
+	// OuterStart and OuterEnd delimit the object a replacement of the item
+	// must take the place of when it changes the item's type: the resource
+	// contents of a blob, the content block of an image or audio. Zero
+	// when the item's own span is what is replaced.
+	OuterStart, OuterEnd int
 	// URI is the resource URI the item carries, if any.
 	URI string
 	// Name is the tool, prompt or resource name an item defines, if any.

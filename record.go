@@ -37,6 +37,12 @@ type Record struct {
 	// Decision is what the policy did with the item; empty when it made
 	// no decision.
 	Decision Decision `json:"decision,omitempty"`
+	// QuarantineID names the review queue's item for the content, when it
+	// was held (or had been rejected before).
+	QuarantineID string `json:"quarantine_id,omitempty"`
+	// Withheld is set when the client did not get the content (a
+	// placeholder or an error instead).
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 // Origin is where an item came from: the server, the session and the

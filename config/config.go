@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter/policy"
 )
 
 // Config is the whole configuration file. Every setting has a default, and a
@@ -21,6 +22,63 @@ type Config struct {
 	Filter    Filter    `toml:"filter"`
 	Detectors Detectors `toml:"detectors"`
 	Baselines Baselines `toml:"baselines"`
+	Policy    Policy    `toml:"policy"`
+	Review    Review    `toml:"review"`
+}
+
+// PolicySettings are what the policy, or one of its rules, sets.
+type PolicySettings struct {
+	// Mode is "enforce" (default: held items are withheld from the
+	// client) or "monitor" (they are recorded and queued, but forwarded).
+	Mode string `toml:"mode"`
+	// Fail is what happens to a message when a stage fails on it (a
+	// detector, the store): "closed" (default: withheld, the client gets
+	// an error) or "open" (forwarded as the server sent it).
+	Fail string `toml:"fail"`
+	// Threshold is the detectors' score at which content is suspicious
+	// (default: detectors.threshold, else 0.5).
+	Threshold *float64 `toml:"threshold"`
+	// On maps outcomes (suspicious, clean, and the baseline outcomes) to
+	// decisions (pass, annotate, quarantine, block).
+	On map[string]string `toml:"on"`
+	// Required is the least decision for anything but a signed match
+	// under baselines.require_signature (default "quarantine").
+	Required string `toml:"required"`
+	// FailToolCall withholds a held item of a tool result by failing the
+	// whole call (an isError result) instead of replacing the item alone.
+	FailToolCall *bool `toml:"fail_tool_call"`
+}
+
+// Policy decides what happens to each item. Rules apply in order, each
+// matching one overriding what it sets: put general rules first.
+type Policy struct {
+	PolicySettings
+	Rules []PolicyRule `toml:"rules"`
+}
+
+// PolicyRule applies its settings to the items it matches; an empty match
+// field matches anything.
+type PolicyRule struct {
+	Server    string `toml:"server"`
+	Method    string `toml:"method"`
+	URIPrefix string `toml:"uri_prefix"`
+	PolicySettings
+}
+
+// Review configures the reviewers' web UI (ctxguard review).
+type Review struct {
+	// Listen is the address to serve on (default "127.0.0.1:7878").
+	Listen string `toml:"listen"`
+	// Reviewers are the people who may triage the queue, each with a
+	// token; actions are attributed to the reviewer's name.
+	Reviewers []Reviewer `toml:"reviewers"`
+}
+
+// Reviewer is one named reviewer and their token. Keep the file readable
+// by its owner only.
+type Reviewer struct {
+	Name  string `toml:"name"`
+	Token string `toml:"token"`
 }
 
 // Baselines configures the signed baselines and tool pinning in the filter.
@@ -112,6 +170,12 @@ func Load(path string) (*Config, error) {
 	if err := c.Baselines.check(); err != nil {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
+	if err := c.Policy.check(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if err := c.Review.check(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
 	return c, nil
 }
 
@@ -145,4 +209,64 @@ func joinStatuses(ss []ctxguard.BaselineStatus) string {
 		b.WriteString(string(s))
 	}
 	return b.String()
+}
+
+// Settings converts the settings for the policy package.
+func (s *PolicySettings) Settings() policy.Settings {
+	out := policy.Settings{Mode: policy.Mode(s.Mode), Fail: policy.Fail(s.Fail), Threshold: s.Threshold,
+		Required: ctxguard.Decision(s.Required), FailToolCall: s.FailToolCall}
+	if len(s.On) > 0 {
+		out.On = map[policy.Outcome]ctxguard.Decision{}
+		for k, v := range s.On {
+			out.On[policy.Outcome(k)] = ctxguard.Decision(v)
+		}
+	}
+	return out
+}
+
+// Build returns the policy: the built-in defaults, then the baselines'
+// and detectors' settings, then the policy section and its rules.
+func (c *Config) Build() *policy.Policy {
+	p := &policy.Policy{}
+	base := (&PolicySettings{On: c.Baselines.On, Required: c.Baselines.Required}).Settings()
+	if c.Detectors.Threshold > 0 {
+		th := c.Detectors.Threshold
+		base.Threshold = &th
+	}
+	p.Rules = append(p.Rules, policy.Rule{Settings: base})
+	p.Rules = append(p.Rules, policy.Rule{Settings: c.Policy.Settings()})
+	for _, r := range c.Policy.Rules {
+		p.Rules = append(p.Rules, policy.Rule{Server: r.Server, Method: r.Method, URIPrefix: r.URIPrefix, Settings: r.Settings()})
+	}
+	return p
+}
+
+func (p *Policy) check() error {
+	s := p.Settings()
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	for i, r := range p.Rules {
+		s := r.Settings()
+		if err := s.Check(); err != nil {
+			return fmt.Errorf("policy.rules[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (r *Review) check() error {
+	seen := map[string]bool{}
+	for i, rv := range r.Reviewers {
+		switch {
+		case rv.Name == "" || strings.ContainsAny(rv.Name, "\x00\r\n"):
+			return fmt.Errorf("review.reviewers[%d]: a name is required", i)
+		case len(rv.Token) < 16:
+			return fmt.Errorf("review.reviewers[%d] (%s): the token must have at least 16 characters", i, rv.Name)
+		case seen[rv.Token]:
+			return fmt.Errorf("review.reviewers[%d] (%s): two reviewers share a token", i, rv.Name)
+		}
+		seen[rv.Token] = true
+	}
+	return nil
 }

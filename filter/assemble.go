@@ -5,22 +5,23 @@ import (
 )
 
 // assemble builds what is forwarded. A frame none of whose messages failed
-// goes out byte for byte. A failed response becomes a JSON-RPC error to its
+// or withheld an item goes out byte for byte; a message that withheld items
+// has them replaced by placeholders, in place. A failed response becomes a JSON-RPC error to its
 // request; a failed server request is dropped and the server is answered
 // with the error instead; a failed notification is dropped. In a batch,
 // the other elements keep their bytes.
 func assemble(ex *Exchange) (toClient []byte, toServer [][]byte) {
-	failed := false
+	changed := false
 	for _, u := range ex.Units {
-		failed = failed || u.Err != nil
+		changed = changed || u.Err != nil || withholds(u)
 	}
-	if !failed {
+	if !changed {
 		return ex.Frame, nil
 	}
 	parts := make([][]byte, 0, len(ex.Units))
 	for _, u := range ex.Units {
 		if u.Err == nil {
-			parts = append(parts, u.Msg.Span.Of(ex.Frame))
+			parts = append(parts, rewrite(ex.Frame, u))
 			continue
 		}
 		switch u.Msg.Kind {
@@ -46,4 +47,13 @@ func assemble(ex *Exchange) (toClient []byte, toServer [][]byte) {
 		out = append(out, p...)
 	}
 	return append(out, ']'), toServer
+}
+
+func withholds(u *Unit) bool {
+	for _, in := range u.Items {
+		if in.Withhold {
+			return true
+		}
+	}
+	return false
 }

@@ -20,16 +20,18 @@ import (
 
 // BaselineStage checks every document against the signed baselines and
 // every tool definition against the one pinned when the server was first
-// seen, keeps the outcome (with a diff when content drifted) in the
-// item's record, and applies the policy's decision.
+// seen, and keeps the outcome (with a diff when content drifted) in the
+// item's record. What the outcome leads to is the decide stage's business.
 type BaselineStage struct {
 	// Baselines returns the current signed baselines; nil or a nil Set
 	// when none are loaded (every document is then unsigned).
 	Baselines func() *baseline.Set
 	// Pins keeps tool definitions; nil turns pinning off.
-	Pins   store.Baselines
-	Policy BaselinePolicy
-	Logger *slog.Logger
+	Pins store.Baselines
+	// RequireSignature are URI prefixes whose documents must match a
+	// signed baseline; their records are marked Required.
+	RequireSignature []string
+	Logger           *slog.Logger
 	// MaxDiff bounds the diff kept in a record (baseline.DefaultMaxDiff
 	// when zero).
 	MaxDiff int
@@ -37,51 +39,6 @@ type BaselineStage struct {
 
 	pinned sync.Map // pinKey → [32]byte, the SHA-256 of the pinned definition
 	diffs  diffCache
-}
-
-// BaselinePolicy says what each baseline outcome does.
-type BaselinePolicy struct {
-	// On is the decision for each outcome; outcomes not listed pass.
-	On map[ctxguard.BaselineStatus]ctxguard.Decision
-	// RequireSignature are URI prefixes whose documents must match a
-	// signed baseline: any other outcome there is decided at least
-	// Required.
-	RequireSignature []string
-	Required         ctxguard.Decision
-}
-
-// DefaultBaselinePolicy holds drifted content and drifted tool definitions
-// for review, lets unsigned content pass, and notes expired or rejected
-// manifests in the log; under a required prefix, anything but a signed
-// match is held.
-func DefaultBaselinePolicy() BaselinePolicy {
-	return BaselinePolicy{
-		On: map[ctxguard.BaselineStatus]ctxguard.Decision{
-			ctxguard.BaselineMatch:    ctxguard.DecisionPass,
-			ctxguard.BaselinePinMatch: ctxguard.DecisionPass,
-			ctxguard.BaselinePinned:   ctxguard.DecisionPass,
-			ctxguard.BaselineUnsigned: ctxguard.DecisionPass,
-			ctxguard.BaselineDrifted:  ctxguard.DecisionQuarantine,
-			ctxguard.BaselineExpired:  ctxguard.DecisionAnnotate,
-			ctxguard.BaselineRejected: ctxguard.DecisionAnnotate,
-		},
-		Required: ctxguard.DecisionQuarantine,
-	}
-}
-
-// decide returns the decision for an outcome of an item served as uri.
-func (p *BaselinePolicy) decide(st ctxguard.BaselineStatus, uri string) (d ctxguard.Decision, required bool) {
-	d = p.On[st]
-	if d == "" {
-		d = ctxguard.DecisionPass
-	}
-	if uri != "" && baseline.Covers(p.RequireSignature, uri) {
-		required = true
-		if st != ctxguard.BaselineMatch && p.Required.Rank() > d.Rank() {
-			d = p.Required
-		}
-	}
-	return d, required
 }
 
 // Name implements Stage.
@@ -111,7 +68,6 @@ func (s *BaselineStage) Run(ctx context.Context, ex *Exchange) error {
 			if err != nil {
 				return err
 			}
-			s.act(u, in)
 		}
 	}
 	return nil
@@ -139,10 +95,8 @@ func (s *BaselineStage) checkDocument(set *baseline.Set, in *Inspection, now tim
 		b.ExpectedSHA256 = hex.EncodeToString(c.Entry.SHA256[:])
 		s.diffDocument(c, in, b)
 	}
-	d, req := s.Policy.decide(c.Status, in.Item.URI)
-	b.Required = req
+	b.Required = baseline.Covers(s.RequireSignature, in.Item.URI)
 	in.Record.Baseline = b
-	raise(&in.Record, d)
 }
 
 // diffDocument adds the diff from the signed content, read from the
@@ -205,45 +159,8 @@ func (s *BaselineStage) checkTool(ctx context.Context, ex *Exchange, in *Inspect
 				"tool "+in.Item.Name+" (pinned)", "tool "+in.Item.Name+" (served)", s.maxDiff())
 		}
 	}
-	d, _ := s.Policy.decide(b.Status, "")
 	in.Record.Baseline = b
-	raise(&in.Record, d)
 	return nil
-}
-
-// act logs what is not a plain pass and withholds a blocked message.
-func (s *BaselineStage) act(u *Unit, in *Inspection) {
-	r := &in.Record
-	if r.Decision.Rank() <= ctxguard.DecisionPass.Rank() {
-		return
-	}
-	if r.Decision == ctxguard.DecisionBlock && u.Err == nil {
-		u.Err, u.ErrCode = errWithheld, ctxguard.CodeWithheld
-	}
-	if s.Logger == nil {
-		return
-	}
-	msg := "baseline: " + string(r.Baseline.Status)
-	switch r.Decision {
-	case ctxguard.DecisionQuarantine:
-		msg += ": held for review"
-	case ctxguard.DecisionBlock:
-		msg += ": blocked"
-	}
-	s.Logger.Warn(msg, "server", r.Server, "method", r.Method, "uri", r.URI, "tool", r.Tool,
-		"status", r.Baseline.Status, "decision", r.Decision, "manifest", r.Baseline.Manifest, "sequence", r.Baseline.Sequence,
-		"sha256", r.SHA256, "expected_sha256", r.Baseline.ExpectedSHA256, "reason", r.Baseline.Reason)
-}
-
-// errWithheld tells the client, in generic words, that the guard withheld
-// a response; what triggered it is in the guard's records, not here.
-var errWithheld = fmt.Errorf("ctxguard: the response was withheld by the guard's policy")
-
-// raise sets the record's decision to d unless it is stronger already.
-func raise(r *ctxguard.Record, d ctxguard.Decision) {
-	if d.Rank() > r.Decision.Rank() {
-		r.Decision = d
-	}
 }
 
 // canonicalDefinition is a definition's JSON without its _meta, with

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/provenance/baseline"
 	"github.com/ctxguard/ctxguard/provenance/sshsig"
 )
@@ -52,19 +53,27 @@ func signedSet(t testing.TB, docs map[string][]byte) *baseline.Set {
 	return set
 }
 
-func baselineStage(set *baseline.Set, on map[ctxguard.BaselineStatus]ctxguard.Decision) *filter.BaselineStage {
-	p := filter.DefaultBaselinePolicy()
-	for k, v := range on {
-		p.On[k] = v
+// baselineStages checks against set and decides with the default policy,
+// changed by on; there is no queue.
+func baselineStages(set *baseline.Set, on map[ctxguard.BaselineStatus]ctxguard.Decision) []filter.Stage {
+	var s policy.Settings
+	if len(on) > 0 {
+		s.On = map[policy.Outcome]ctxguard.Decision{}
+		for k, v := range on {
+			s.On[policy.Outcome(k)] = v
+		}
 	}
-	return &filter.BaselineStage{Baselines: func() *baseline.Set { return set }, Policy: p}
+	return []filter.Stage{
+		&filter.BaselineStage{Baselines: func() *baseline.Set { return set }},
+		&filter.DecideStage{Policy: &policy.Policy{Default: s}},
+	}
 }
 
 // A resource embedded in a tool result is checked under its own URI; the
 // text next to it is not a document and gets no baseline.
 func TestBaselineEmbeddedResource(t *testing.T) {
 	set := signedSet(t, map[string][]byte{"file:///kb/a.md": []byte("alpha\n")})
-	h := newHarness(t, baselineStage(set, nil))
+	h := newHarness(t, baselineStages(set, nil)...)
 	h.client(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{}}}`)
 	h.server(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"1 hit"},{"type":"resource","resource":{"uri":"file:///kb/a.md","text":"alpha!\n"}}]}}`)
 	var text, doc *ctxguard.Record
@@ -79,7 +88,7 @@ func TestBaselineEmbeddedResource(t *testing.T) {
 	if doc == nil || doc.Baseline == nil || doc.Baseline.Status != ctxguard.BaselineDrifted || !strings.Contains(doc.Baseline.Diff, "+alpha!") {
 		t.Fatalf("embedded resource: %+v", doc)
 	}
-	if text == nil || text.Baseline != nil || text.Decision != "" {
+	if text == nil || text.Baseline != nil || text.Decision != ctxguard.DecisionPass {
 		t.Fatalf("the neighbouring text was judged: %+v", text)
 	}
 }
@@ -87,7 +96,7 @@ func TestBaselineEmbeddedResource(t *testing.T) {
 // Binary content that drifted is reported without a diff.
 func TestBaselineBinaryDrift(t *testing.T) {
 	set := signedSet(t, map[string][]byte{"file:///kb/logo.png": {0x89, 'P', 'N', 'G', 0, 1, 2}})
-	h := newHarness(t, baselineStage(set, nil))
+	h := newHarness(t, baselineStages(set, nil)...)
 	h.client(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///kb/logo.png"}}`)
 	h.server(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///kb/logo.png","mimeType":"image/png","blob":"iVBORwADBAU="}]}}`)
 	r := h.records()[0]
@@ -100,7 +109,7 @@ func TestBaselineBinaryDrift(t *testing.T) {
 // the batch passes unchanged.
 func TestBaselineBlockInBatch(t *testing.T) {
 	set := signedSet(t, map[string][]byte{"file:///kb/a.md": []byte("alpha\n"), "file:///kb/b.md": []byte("beta\n")})
-	h := newHarness(t, baselineStage(set, map[ctxguard.BaselineStatus]ctxguard.Decision{ctxguard.BaselineDrifted: ctxguard.DecisionBlock}))
+	h := newHarness(t, baselineStages(set, map[ctxguard.BaselineStatus]ctxguard.Decision{ctxguard.BaselineDrifted: ctxguard.DecisionBlock})...)
 	h.client(`[{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///kb/a.md"}},{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///kb/b.md"}}]`)
 	good := `{"jsonrpc":"2.0","id":2,"result":{"contents":[{"uri":"file:///kb/b.md","text":"beta\n"}]}}`
 	out, _ := h.server(`[{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///kb/a.md","text":"ALPHA\n"}]}},` + good + `]`)
@@ -126,7 +135,7 @@ func BenchmarkBaselineStage(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
 		stages []filter.Stage
-	}{{"without", nil}, {"baseline-100k", []filter.Stage{baselineStage(set, nil)}}} {
+	}{{"without", nil}, {"baseline-100k", baselineStages(set, nil)}} {
 		b.Run(tc.name, func(b *testing.B) {
 			benchmarkRead(b, text, tc.stages...)
 		})

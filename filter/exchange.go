@@ -45,4 +45,7 @@ type Inspection struct {
 	Record ctxguard.Record
 	// Sums are the item's checksums, computed once by observe.
 	Sums provenance.Sums
+	// Withhold is set when the client must get a placeholder instead of
+	// the item; FailCall when the whole tool call is to fail instead.
+	Withhold, FailCall bool
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter/jsonrpc"
+	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/provenance"
 	"github.com/ctxguard/ctxguard/store"
 )
@@ -22,6 +23,9 @@ type Options struct {
 	Inspectors []Stage
 	// Logger receives the filter's logs. Content is never logged.
 	Logger *slog.Logger
+	// Policy says, per server and method, whether a message a stage
+	// failed on is withheld (fail closed, the default) or forwarded.
+	Policy *policy.Policy
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 }
@@ -133,16 +137,39 @@ func (f *Filter) Process(ctx context.Context, ex *Exchange) (toClient []byte, to
 	}
 	for _, st := range f.stages {
 		if err := f.run(ctx, st, ex); err != nil {
-			f.log.Error("filter stage failed: withholding the message", "stage", st.Name(), "server", ex.Session.Server, "err", err)
-			for _, u := range ex.Units {
-				if u.Err == nil {
-					u.Err, u.ErrCode = fmt.Errorf("ctxguard: the response could not be inspected (%s) and was withheld", st.Name()), ctxguard.CodeFilterFailed
-				}
+			if !f.failed(ex, st, err) {
+				break
 			}
-			break
 		}
 	}
 	return assemble(ex)
+}
+
+// failed applies each message's failure stance after stage st failed:
+// closed withholds the message (the client gets an error), open forwards it
+// as the server sent it. It reports whether any message goes on, so that
+// the remaining stages (the record) still run for it.
+func (f *Filter) failed(ex *Exchange, st Stage, err error) (goOn bool) {
+	for _, u := range ex.Units {
+		if u.Err != nil {
+			continue
+		}
+		if f.opts.Policy != nil {
+			if eff := f.opts.Policy.For(u.Origin.Server, u.Origin.Method, u.Origin.URI); eff.Fail == policy.Open {
+				f.log.Error("filter stage failed: forwarding the message unchecked (fail open)", "stage", st.Name(),
+					"server", ex.Session.Server, "method", u.Origin.Method, "err", err)
+				for _, in := range u.Items {
+					in.Withhold = false
+					in.Record.Note = joinNote(in.Record.Note, "stage "+st.Name()+" failed; forwarded unchecked (fail open)")
+				}
+				goOn = true
+				continue
+			}
+		}
+		f.log.Error("filter stage failed: withholding the message", "stage", st.Name(), "server", ex.Session.Server, "method", u.Origin.Method, "err", err)
+		u.Err, u.ErrCode = fmt.Errorf("ctxguard: the response could not be inspected (%s) and was withheld", st.Name()), ctxguard.CodeFilterFailed
+	}
+	return goOn
 }
 
 // run runs one stage, turning a panic into an error: a bug in one stage

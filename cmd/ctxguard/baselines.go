@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/provenance/baseline"
 	"github.com/ctxguard/ctxguard/store"
 )
@@ -24,21 +24,14 @@ type baselineFlags struct {
 func (f *baselineFlags) baselineStage(ctx context.Context, g *Globals, dir string, bs store.Baselines, log *slog.Logger) (*filter.BaselineStage, error) {
 	cfg := g.cfg.Baselines
 	paths := append(append([]string(nil), cfg.Manifests...), f.Manifests...)
-	policy := filter.DefaultBaselinePolicy()
-	for k, v := range cfg.On {
-		policy.On[ctxguard.BaselineStatus(k)] = ctxguard.Decision(v) // checked by config.Load
-	}
-	if cfg.Required != "" {
-		policy.Required = ctxguard.Decision(cfg.Required)
-	}
-	policy.RequireSignature = append(append([]string(nil), cfg.RequireSignature...), f.RequireSignature...)
-	for _, p := range policy.RequireSignature {
+	required := append(append([]string(nil), cfg.RequireSignature...), f.RequireSignature...)
+	for _, p := range required {
 		if err := baseline.CheckScope(p); err != nil {
 			return nil, err
 		}
 	}
 	pin := !f.NoPinTools && (cfg.PinTools == nil || *cfg.PinTools)
-	st := &filter.BaselineStage{Policy: policy, Logger: log}
+	st := &filter.BaselineStage{RequireSignature: required, Logger: log}
 	if pin {
 		st.Pins = bs
 	}
@@ -49,8 +42,29 @@ func (f *baselineFlags) baselineStage(ctx context.Context, g *Globals, dir strin
 		}
 		st.Baselines = w.Set
 	}
-	if len(paths) == 0 && len(policy.RequireSignature) == 0 && !pin {
+	if len(paths) == 0 && len(required) == 0 && !pin {
 		return nil, nil
 	}
 	return st, nil
+}
+
+// policyFlags are the filter's policy flags; the configuration's [policy]
+// section says the rest.
+type policyFlags struct {
+	Monitor bool `name:"monitor" help:"Monitor mode: record and queue what the policy would hold, but forward the content (for rolling the guard out)."`
+}
+
+// policy returns the configured policy with the command line's settings on
+// top.
+func (f *policyFlags) policy(g *Globals, threshold float64) *policy.Policy {
+	p := g.cfg.Build()
+	var top policy.Settings
+	if threshold > 0 {
+		top.Threshold = &threshold
+	}
+	if f.Monitor {
+		top.Mode = policy.Monitor
+	}
+	p.Rules = append(p.Rules, policy.Rule{Settings: top})
+	return p
 }

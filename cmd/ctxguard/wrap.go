@@ -23,6 +23,7 @@ import (
 type wrapCmd struct {
 	detectorFlags
 	baselineFlags
+	policyFlags
 	Name            string        `name:"name" placeholder:"SERVER" help:"Name of the server in the records. Default: the command's name (for npx, node, uvx and python: its first argument)."`
 	Durability      string        `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed (in the OS cache: survives a crash of ctxguard, not a power loss)."`
 	MaxMessageBytes int           `name:"max-message-bytes" placeholder:"N" help:"Largest JSON-RPC message either way (default 64 MiB). A larger response is withheld and its request answered with an error."`
@@ -78,7 +79,9 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		inspectors = append(inspectors, &filter.ScanStage{Engine: engine, Logger: log})
 	}
-	f, err := filter.New(filter.Options{Records: db, Logger: log, Inspectors: inspectors})
+	pol := c.policy(g, c.Threshold)
+	inspectors = append(inspectors, &filter.DecideStage{Policy: pol, Queue: db, Logger: log})
+	f, err := filter.New(filter.Options{Records: db, Logger: log, Inspectors: inspectors, Policy: pol})
 	if err != nil {
 		return err
 	}

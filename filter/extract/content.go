@@ -105,7 +105,7 @@ func (r *reader) mediaItem(c node, path string, kind ctxguard.ItemKind) {
 			return
 		}
 		b, note := r.decodeBlob(v)
-		r.add(ctxguard.Item{Kind: kind, Path: p, MIMEType: mimeType, Content: b, Binary: true, Note: note}, v)
+		r.addIn(ctxguard.Item{Kind: kind, Path: p, MIMEType: mimeType, Content: b, Binary: true, Note: note}, v, c)
 	})
 }
 
@@ -138,7 +138,7 @@ func (r *reader) resourceContents(c node, path string) {
 		}
 		b, note := r.decodeBlob(v)
 		binary := !(textual && utf8.Valid(b))
-		r.add(ctxguard.Item{Kind: ctxguard.KindBlob, Path: p, URI: uri, MIMEType: mimeType, Content: b, Binary: binary, Note: note}, v)
+		r.addIn(ctxguard.Item{Kind: ctxguard.KindBlob, Path: p, URI: uri, MIMEType: mimeType, Content: b, Binary: binary, Note: note}, v, c)
 	})
 }
 

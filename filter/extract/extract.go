@@ -121,6 +121,12 @@ func (r *reader) add(it ctxguard.Item, n node) {
 	r.items = append(r.items, it)
 }
 
+// addIn adds an item whose replacement takes the place of outer.
+func (r *reader) addIn(it ctxguard.Item, n, outer node) {
+	it.OuterStart, it.OuterEnd = r.tree.Span(outer)
+	r.add(it, n)
+}
+
 var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // at returns the pointer of a child: at(path, "contents", 0).
