@@ -121,14 +121,20 @@ func TestQuarantine(t *testing.T, open func(t *testing.T) store.Quarantine) {
 		a, b := item(1, "kb"), item(2, "kb")
 		s.Hold(ctx, []*ctxguard.QuarantineItem{a})
 		var seen []string
-		cur, err := s.Changes(ctx, 0, func(c uint64, it *ctxguard.QuarantineItem) error { seen = append(seen, it.ID+":"+string(it.Status)); return nil })
+		cur, err := s.Changes(ctx, 0, func(c uint64, it *ctxguard.QuarantineItem) error {
+			seen = append(seen, it.ID+":"+string(it.Status))
+			return nil
+		})
 		if err != nil || len(seen) != 1 {
 			t.Fatalf("Changes: %v %v", seen, err)
 		}
 		s.Hold(ctx, []*ctxguard.QuarantineItem{b})
 		s.Review(ctx, a.ID, ctxguard.ReviewAction{Action: "reject"})
 		seen = nil
-		cur2, _ := s.Changes(ctx, cur, func(c uint64, it *ctxguard.QuarantineItem) error { seen = append(seen, it.ID+":"+string(it.Status)); return nil })
+		cur2, _ := s.Changes(ctx, cur, func(c uint64, it *ctxguard.QuarantineItem) error {
+			seen = append(seen, it.ID+":"+string(it.Status))
+			return nil
+		})
 		if len(seen) != 2 || seen[0] != b.ID+":pending" || seen[1] != a.ID+":rejected" || cur2 <= cur {
 			t.Fatalf("Changes after %d: %v (cursor %d)", cur, seen, cur2)
 		}
