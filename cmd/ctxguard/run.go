@@ -37,7 +37,9 @@ type cli struct {
 	Verify verifyCmd `cmd:"" help:"Check a manifest's signature against the trust store and, with DIR, every document's checksum. Exit 0 when all hold, 1 otherwise."`
 	Trust  trustCmd  `cmd:"" help:"Manage who may sign manifests, and for which URIs (an OpenSSH allowed_signers file plus scopes, in the data dir)."`
 	Pins   pinsCmd   `cmd:"" help:"Manage the pinned tool definitions the filter compares tools/list against."`
-	Demo   demoCmd   `cmd:"" help:"Show the filter at work on a bundled knowledge base."`
+
+	Quarantine quarantineCmd `cmd:"" help:"Triage the review queue: what the filter held, and why."`
+	Demo       demoCmd       `cmd:"" help:"Show the filter at work on a bundled knowledge base."`
 }
 
 // Globals are the flags every command takes.
