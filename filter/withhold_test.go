@@ -1,0 +1,123 @@
+package filter_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"testing"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/policy"
+)
+
+// evilMarker judges every item whose content holds "EVIL" suspicious, in
+// place of the detectors, so that the test is about the rewrite alone.
+type evilMarker struct{}
+
+func (evilMarker) Name() string { return "evil" }
+func (evilMarker) Run(_ context.Context, ex *filter.Exchange) error {
+	for _, u := range ex.Units {
+		for _, in := range u.Items {
+			in.Record.Verdict, in.Record.Score = ctxguard.VerdictClean, 0
+			if bytes.Contains(in.Item.Content, []byte("EVIL")) {
+				in.Record.Verdict, in.Record.Score = ctxguard.VerdictSuspicious, 1
+			}
+		}
+	}
+	return nil
+}
+
+var idPattern = regexp.MustCompile(`quarantine id [0-9A-Z]{26}`)
+
+// Each held item is replaced in place by a placeholder in the shape its
+// place asks for; its neighbours and every other byte stay as sent.
+func TestWithheldItemsAreReplacedInPlace(t *testing.T) {
+	P := `"[ctxguard] This content was withheld for review (quarantine id ID). Ask an administrator if you need it."`
+	tests := []struct {
+		name, method, params, response, want string
+		failCall                             bool
+	}{
+		{"resource text", "resources/read", `{"uri":"file:///a"}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a","mimeType":"text/plain","text":"EVIL"},{"uri":"file:///b","text":"fine"}]}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a","mimeType":"text/plain","text":` + P + `},{"uri":"file:///b","text":"fine"}]}}`, false},
+		{"resource blob", "resources/read", `{"uri":"file:///a"}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"contents":[ {"uri":"file:///a","mimeType":"text/markdown","blob":"RVZJTA=="} ]}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"contents":[ {"uri":"file:///a","mimeType":"text/plain","text":` + P + `} ]}}`, false},
+		{"one block of a tool result", "tools/call", `{"name":"search"}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"EVIL","annotations":{"priority":1}},{"type":"text","text":"fine"}],"isError":false}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":` + P + `,"annotations":{"priority":1}},{"type":"text","text":"fine"}],"isError":false}}`, false},
+		{"an image", "tools/call", `{"name":"shot"}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"image","mimeType":"image/png","data":"RVZJTA=="}]}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":` + P + `}]}}`, false},
+		{"the whole call fails when asked", "tools/call", `{"name":"search"}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"EVIL"},{"type":"text","text":"fine"}]}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":` + P + `}],"isError":true}}`, true},
+		{"structured content fails the call", "tools/call", `{"name":"read"}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}],"structuredContent":{"text":"EVIL"}}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":` + P + `}],"isError":true}}`, false},
+		{"a tool definition", "tools/list", `{}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search","description":"EVIL","inputSchema":{"type":"object","properties":{"q":{"type":"string"}}}},{"name":"ok","inputSchema":{"type":"object"}}]}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search","description":` + P + `,"inputSchema":{"type":"object"}},{"name":"ok","inputSchema":{"type":"object"}}]}}`, false},
+		{"a prompt message", "prompts/get", `{"name":"p"}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"description":"fine","messages":[{"role":"user","content":{"type":"text","text":"EVIL"}}]}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"description":"fine","messages":[{"role":"user","content":{"type":"text","text":` + P + `}}]}}`, false},
+		{"server instructions", "initialize", `{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"},"instructions":"EVIL"}}`,
+			`{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"},"instructions":` + P + `}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pol := &policy.Policy{Default: policy.Settings{FailToolCall: &tt.failCall}}
+			h := newHarness(t, evilMarker{}, &filter.DecideStage{Policy: pol})
+			h.client(`{"jsonrpc":"2.0","id":1,"method":"` + tt.method + `","params":` + tt.params + `}`)
+			out, _ := h.server(tt.response)
+			if !json.Valid([]byte(out)) {
+				t.Fatalf("not JSON: %s", out)
+			}
+			if got := idPattern.ReplaceAllString(out, "quarantine id ID"); got != tt.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// In a batch, only the message with a held item changes.
+func TestWithheldItemInBatch(t *testing.T) {
+	h := newHarness(t, evilMarker{}, &filter.DecideStage{Policy: &policy.Policy{}})
+	h.client(`[{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"a"}},{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"b"}}]`)
+	good := `{"jsonrpc":"2.0","id":2,"result":{"contents":[{"uri":"b","text":"fine"}]}}`
+	out, _ := h.server(`[{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"a","text":"EVIL"}]}}, ` + good + `]`)
+	want := `[{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"a","text":"[ctxguard] This content was withheld for review (quarantine id ID). Ask an administrator if you need it."}]}},` + good + `]`
+	if got := idPattern.ReplaceAllString(out, "quarantine id ID"); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// With fail = "open", a message a stage failed on is forwarded unchanged
+// and still recorded; with the default, it is withheld.
+func TestFailOpen(t *testing.T) {
+	frame := `{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a","text":"hello"}]}}`
+	for _, tc := range []struct {
+		fail policy.Fail
+		want string
+	}{{policy.Open, frame}, {policy.Closed, `"code":-32093`}} {
+		db := newHarness(t).db
+		f, err := filter.New(filter.Options{Records: db, Inspectors: []filter.Stage{failing{}}, Policy: &policy.Policy{Default: policy.Settings{Fail: tc.fail}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := filter.NewSession("kb", "stdio", "s")
+		s.FromClient([]byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`))
+		out, _ := f.Process(context.Background(), f.Correlate(s, []byte(frame)))
+		if !bytes.Contains(out, []byte(tc.want)) {
+			t.Fatalf("fail %s: forwarded %s", tc.fail, out)
+		}
+		h := &harness{t: t, db: db, ctx: context.Background()}
+		recs := h.records()
+		if tc.fail == policy.Open && (len(recs) != 1 || recs[0].Note == "") {
+			t.Fatalf("fail open: records %+v", recs)
+		}
+	}
+}
