@@ -122,9 +122,13 @@ func (db *DB) Items(ctx context.Context, q store.ItemQuery, fn func(*ctxguard.Qu
 		}
 		var chunk []*ctxguard.QuarantineItem
 		done := false
+		want := itemsChunk
+		if q.Limit > 0 {
+			want = min(want, q.Limit-n)
+		}
 		err := db.view(func(tx *bbolt.Tx) error {
 			next := newestBefore(tx, q.Status, before)
-			for len(chunk) < itemsChunk {
+			for len(chunk) < want {
 				id := next()
 				if id == "" {
 					done = true
