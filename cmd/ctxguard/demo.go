@@ -47,7 +47,7 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 	fmt.Fprintf(out, "The knowledge base's owner signed its documents as published, and the operator trusts the owner's key for %s:\n", prefix)
 	fmt.Fprintf(out, "  ctxguard sign --key OWNER-KEY --uri-prefix %s DIR -o %s\n", prefix, manifest)
 	fmt.Fprintf(out, "  ctxguard trust add --data-dir %s --principal %s --key %s --scope %s\n", dir, demo.Owner, filepath.Join(dir, "demo-owner.key.pub"), prefix)
-	fmt.Fprintf(out, "Since then, an attacker edited one page on the server. The server (ctxguard demo serve) runs behind the filter:\n")
+	fmt.Fprintf(out, "Since then, an attacker edited two pages on the server, and one page was published unsigned. The server (ctxguard demo serve) runs behind the filter:\n")
 	fmt.Fprintf(out, "  ctxguard wrap --data-dir %s --name demo-kb --manifests %s -- ctxguard demo serve\n", dir, filepath.Dir(manifest))
 	fmt.Fprintf(out, "and a scripted MCP client (the official Go SDK) lists and reads every document and searches the knowledge base.\n\n")
 

@@ -5,7 +5,9 @@ package kb
 import "embed"
 
 // Docs holds the documents as the demo server serves them, Markdown files at
-// the root. One of them was edited by an attacker after it was published.
+// the root: most as their owner signed them; two edited by an attacker
+// since (one with a prompt injection, one with a quietly weakened payment
+// rule that no detector would flag); one published after the last signing.
 //
 //go:embed *.md
 var Docs embed.FS
