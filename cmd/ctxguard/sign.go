@@ -141,15 +141,8 @@ func (c *signCmd) addDir(g *Globals, b *baseline.Builder, dir string) error {
 		total += f.Size
 	}
 	bar := progress(g, total, "signing")
-	for _, f := range files {
-		content, err := os.ReadFile(f.Path)
-		if err != nil {
-			return fmt.Errorf("sign: %w", err)
-		}
-		if err := b.Add(f.URI, baseline.MIMEType(f.Path), content); err != nil {
-			return err
-		}
-		_ = bar.Add64(int64(len(content)))
+	if err := b.AddFiles(files, func(n int64) { _ = bar.Add64(n) }); err != nil {
+		return err
 	}
 	_ = bar.Finish()
 	return nil

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -54,14 +55,62 @@ func NewBuilder(out string) (*Builder, error) {
 
 // Add adds a document.
 func (b *Builder) Add(uri, mimeType string, content []byte) error {
+	return b.add(uri, mimeType, content, sha256.Sum256(content))
+}
+
+func (b *Builder) add(uri, mimeType string, content []byte, sum [32]byte) error {
 	if b.uris[uri] {
 		return fmt.Errorf("sign: %s twice", uri)
 	}
 	b.uris[uri] = true
-	sum := sha256.Sum256(content)
 	b.entries = append(b.entries, manifest.Entry{URI: uri, SHA256: sum, Size: int64(len(content)), MIME: mimeType})
 	b.bytes += int64(len(content))
 	return b.snap.Add(sum, content)
+}
+
+// AddFiles adds files in order, reading and hashing them on every core
+// ahead of the builder (opening and reading files dominates signing a
+// directory); progress, when not nil, is told the bytes of each file added.
+func (b *Builder) AddFiles(files []File, progress func(bytes int64)) error {
+	type read struct {
+		content []byte
+		sum     [32]byte
+		err     error
+	}
+	results := make([]chan read, len(files))
+	for i := range results {
+		results[i] = make(chan read, 1)
+	}
+	window := make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for i, f := range files {
+			select {
+			case window <- struct{}{}:
+			case <-done:
+				return
+			}
+			go func() {
+				c, err := os.ReadFile(f.Path)
+				results[i] <- read{c, sha256.Sum256(c), err}
+			}()
+		}
+	}()
+	for i, f := range files {
+		r := <-results[i]
+		<-window
+		if r.err != nil {
+			return fmt.Errorf("sign: %w", r.err)
+		}
+		if err := b.add(f.URI, MIMEType(f.Path), r.content, r.sum); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(int64(len(r.content)))
+		}
+	}
+	return nil
 }
 
 // Len returns the number of documents and their total size so far.
