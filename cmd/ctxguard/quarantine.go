@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/review"
 	"github.com/ctxguard/ctxguard/store"
+	"github.com/ctxguard/ctxguard/store/search"
 )
 
 type quarantineCmd struct {
@@ -22,6 +24,7 @@ type quarantineCmd struct {
 	Diff    quarantineDiffCmd    `cmd:"" help:"Show an item's diff from its signed baseline (or its pinned tool definition)."`
 	Release quarantineReleaseCmd `cmd:"" help:"Release an item: its exact content (by SHA-256) passes from now on, at its URI or everywhere. The content is re-scanned with the current rules first."`
 	Reject  quarantineRejectCmd  `cmd:"" help:"Reject an item: its exact content (by SHA-256) is withheld everywhere from now on."`
+	Search  quarantineSearchCmd  `cmd:"" help:"Search the queue (content, URI, server, detector, status) with the full-text index."`
 }
 
 // itemSummary is an item as ls and search print it: everything but the
@@ -304,4 +307,62 @@ func triageError(err error) error {
 		return exitCode{1, "quarantine: " + err.Error()}
 	}
 	return err
+}
+
+type quarantineSearchCmd struct {
+	Query    string `arg:"" name:"query" help:"Words to find (content, URI, server, tool, detector, rule); fields as field:value, e.g. 'iban server:wiki detector:exfil'; all parts must match, -word excludes."`
+	Status   string `name:"status" enum:"pending,released,rejected," default:"" help:"Only items of this status."`
+	Server   string `name:"server" placeholder:"NAME" help:"Only items of this server."`
+	Detector string `name:"detector" placeholder:"NAME" help:"Only items a finding of this detector fired on."`
+	Severity string `name:"severity" enum:"low,medium,high,critical," default:"" help:"Only items with a finding at least this severe."`
+	Limit    int    `name:"limit" short:"n" default:"50" help:"At most this many items."`
+	JSON     bool   `name:"json" help:"Print one JSON array of items."`
+}
+
+func (c *quarantineSearchCmd) Run(ctx context.Context, g *Globals) error {
+	dir, err := g.dataDir()
+	if err != nil {
+		return err
+	}
+	db, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// The index is a cache of the store: brought up to date (or rebuilt)
+	// before each search.
+	idx, err := search.Open(filepath.Join(dir, "index"), 5*time.Second)
+	if errors.Is(err, search.ErrBusy) {
+		return exitCode{1, "quarantine search: the index is in use (by ctxguard review?); search in the review UI, or stop it and try again"}
+	}
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	if _, err := idx.Sync(ctx, db); err != nil {
+		return err
+	}
+	res, err := idx.Search(ctx, search.Request{Query: c.Query, Status: ctxguard.QuarantineStatus(c.Status), Server: c.Server,
+		Detector: c.Detector, Severity: ctxguard.Severity(c.Severity), Limit: c.Limit})
+	if errors.Is(err, search.ErrBadQuery) {
+		return exitCode{2, "quarantine search: " + err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	items := make([]*ctxguard.QuarantineItem, 0, len(res.IDs))
+	for _, id := range res.IDs {
+		it, err := db.Item(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // the index is a cache; the store decides
+		}
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+	}
+	if !c.JSON {
+		fmt.Fprintf(g.stderr, "%d match(es)\n", res.Total)
+	}
+	return printItems(g, items, c.JSON)
 }

@@ -106,6 +106,31 @@ func TestQuarantineRoundTrip(t *testing.T) {
 			t.Fatalf("copy-b record: quarantine id %q withheld %v, want %s", r.QuarantineID, r.Withheld, rejected)
 		}
 	}
+	// The full-text index finds items by their content and fields.
+	search := func(args ...string) []itemSummary {
+		t.Helper()
+		code, out, errs := runMain(t, ctx, append([]string{"--data-dir", data, "quarantine", "search", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("search %v: %d %s", args, code, errs)
+		}
+		var items []itemSummary
+		if err := json.Unmarshal([]byte(out), &items); err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	if got := search("call-back"); len(got) != 2 {
+		t.Fatalf("search call-back: %+v", got)
+	}
+	if got := search("Bremen", "--status", "released"); len(got) != 1 || got[0].ID != it.ID {
+		t.Fatalf("search Bremen released: %+v", got)
+	}
+	if got := search("uri:copy"); len(got) != 1 || got[0].ID != rejected {
+		t.Fatalf("search uri:copy: %+v", got)
+	}
+	if code, _, errs := runMain(t, ctx, "--data-dir", data, "quarantine", "search", `"unterminated phrase`); code != 2 || !strings.Contains(errs, "query") {
+		t.Fatalf("a malformed query: exit %d, %s", code, errs)
+	}
 	if code, _, _ := runMain(t, ctx, "--data-dir", data, "quarantine", "show", "01NOSUCHITEM0000000000000"); code != 1 {
 		t.Fatalf("show of an unknown id: exit %d, want 1", code)
 	}
