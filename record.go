@@ -43,6 +43,39 @@ type Record struct {
 	// Withheld is set when the client did not get the content (a
 	// placeholder or an error instead).
 	Withheld bool `json:"withheld,omitempty"`
+	// LLM is the optional LLM classifier's judgement of the item; nil when
+	// it was not asked (no classifier, or a detectors' score outside the
+	// grey band). Score and Verdict above are then the combined judgement.
+	LLM *LLMJudgement `json:"llm,omitempty"`
+}
+
+// LLMJudgement is what the LLM classifier said about an item, or why it
+// said nothing. The quoted evidence is not kept here, since records never
+// hold content: the classifier's finding (detector "llm") carries its span.
+type LLMJudgement struct {
+	// Model is the model that was asked.
+	Model string `json:"model"`
+	// Label is "injection" or "clean"; empty when the classifier failed.
+	Label string `json:"label,omitempty"`
+	// Confidence is the model's confidence in its label, 0..1.
+	Confidence float64 `json:"confidence,omitempty"`
+	// HeuristicScore is the detectors' own score, before the judgement was
+	// combined with it.
+	HeuristicScore float64 `json:"heuristic_score"`
+	// EvidenceFound says whether the sentence the model quoted was found
+	// in the content (then the "llm" finding spans it; otherwise the part of
+	// the content the model was shown).
+	EvidenceFound bool `json:"evidence_found,omitempty"`
+	// Cached is set when the judgement came from the cache (no call made).
+	Cached bool `json:"cached,omitempty"`
+	// Tokens is what the judgement cost when it was made (prompt and
+	// completion tokens as the endpoint reported them).
+	Tokens int `json:"tokens,omitempty"`
+	// Error says why there is no judgement (the endpoint was unreachable,
+	// too slow, refused, or answered something that is not the JSON asked
+	// for). The fail stance then decided: open keeps the detectors'
+	// verdict, closed holds the item.
+	Error string `json:"error,omitempty"`
 }
 
 // Origin is where an item came from: the server, the session and the
