@@ -28,8 +28,9 @@ func EstimateTokens(b []byte) int {
 // span is a chunk of a document: b[Start:End].
 type span struct{ Start, End int }
 
-// overlap is how many bytes a chunk repeats of the one before it, so that
-// a sentence cut at a chunk's end is whole in the next one.
+// overlap is how many bytes a chunk repeats of the one before it (at most
+// an eighth of that chunk), so that a sentence cut at a chunk's end is
+// whole in the next one.
 const overlap = 256
 
 // chunks cuts b into chunks of at most budget tokens each, at most max of
@@ -50,7 +51,7 @@ func chunks(b []byte, budget, max int) (out []span, partial bool) {
 		if end == len(b) {
 			break
 		}
-		next := end - overlap
+		next := end - min(overlap, (end-start)/8)
 		if next <= start {
 			next = end
 		}

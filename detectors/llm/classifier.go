@@ -224,10 +224,11 @@ func (c *Classifier) Classify(ctx context.Context, content []byte) (Judgement, e
 		j.Cached = true
 		return j, nil
 	}
+	me := new(byte) // tells the caller whose call made the judgement
 	ch := c.group.DoChan(string(s.sha[:]), func() (any, error) {
 		if j, ok := c.cache.get(s); ok {
 			j.Cached = true
-			return j, nil
+			return shared{j, nil}, nil
 		}
 		// The judgement is shared by every caller waiting for it: one
 		// caller giving up must not fail the others. The timeout bounds it.
@@ -237,7 +238,7 @@ func (c *Classifier) Classify(ctx context.Context, content []byte) (Judgement, e
 			return nil, err
 		}
 		c.cache.put(s, j)
-		return j, nil
+		return shared{j, me}, nil
 	})
 	select {
 	case <-ctx.Done():
@@ -246,8 +247,9 @@ func (c *Classifier) Classify(ctx context.Context, content []byte) (Judgement, e
 		if r.Err != nil {
 			return Judgement{}, r.Err
 		}
-		j := r.Val.(Judgement)
-		if r.Shared {
+		sh := r.Val.(shared)
+		j := sh.j
+		if sh.by != me {
 			j.Cached = true
 		}
 		if j.Cached {
@@ -256,6 +258,12 @@ func (c *Classifier) Classify(ctx context.Context, content []byte) (Judgement, e
 		c.stats.judged.Add(1)
 		return j, nil
 	}
+}
+
+// shared is a judgement and the caller that made it.
+type shared struct {
+	j  Judgement
+	by *byte
 }
 
 // chunkAnswer is the reply about one chunk.

@@ -33,21 +33,30 @@ var ErrUnparseable = errors.New("the reply is not the JSON object asked for")
 // ParseReply reads the model's answer. It accepts the object alone (what a
 // JSON-schema response format yields) and, for endpoints without one, the
 // object inside a ```json fence or surrounded by prose: the first JSON
-// object in the text that has a label. The label is matched without regard
+// object in the text that has a label. A reply holding answers with
+// different labels is an error. The label is matched without regard
 // to case; the confidence must be a number (or a numeric string) from 0 to
 // 1; the evidence, when present, a string. Anything else is an error that
 // wraps ErrUnparseable: a reply that cannot be read is never a verdict.
 // Errors do not quote the reply, which may quote the document.
 func ParseReply(s string) (Reply, error) {
 	var firstErr error
+	var found *Reply
 	for _, cand := range candidates(s) {
 		r, err := parseObject(cand)
-		if err == nil {
-			return r, nil
+		switch {
+		case err != nil:
+			if firstErr == nil {
+				firstErr = err
+			}
+		case found == nil:
+			found = &r
+		case found.Label != r.Label:
+			return Reply{}, fmt.Errorf("%w: it holds answers with different labels", ErrUnparseable)
 		}
-		if firstErr == nil {
-			firstErr = err
-		}
+	}
+	if found != nil {
+		return *found, nil
 	}
 	if firstErr == nil {
 		firstErr = errors.New("no JSON object in it")
