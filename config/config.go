@@ -4,8 +4,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -24,6 +27,104 @@ type Config struct {
 	Baselines Baselines `toml:"baselines"`
 	Policy    Policy    `toml:"policy"`
 	Review    Review    `toml:"review"`
+	LLM       LLM       `toml:"llm"`
+}
+
+// LLM configures the optional LLM classifier, a cascade behind the
+// detectors, in the filter and in ctxguard scan and eval (whose --llm-url,
+// --llm-model, --llm-key-env and --llm-always win over this table). It is
+// off until url and model are set.
+type LLM struct {
+	// URL is the OpenAI-compatible base URL, ending in /v1
+	// ("https://api.openai.com/v1", "http://127.0.0.1:11434/v1" for
+	// Ollama, "http://127.0.0.1:8000/v1" for vLLM).
+	URL string `toml:"url"`
+	// Model is the model name the endpoint serves.
+	Model string `toml:"model"`
+	// KeyEnv names the environment variable holding the API key (default
+	// CTXGUARD_LLM_API_KEY, which may be unset for local servers; a
+	// variable named here must be set). Never put the key in this file.
+	KeyEnv string `toml:"key_env"`
+	// Always asks the model about every document, not only the grey band.
+	Always bool `toml:"always"`
+	// AlwaysPrefixes are URI prefixes under which every document is asked
+	// about, whatever its score (the policy's most sensitive places).
+	AlwaysPrefixes []string `toml:"always_prefixes"`
+	// GreyBand is [low, high]: the detectors' scores, from low and below
+	// high, at which the model is asked (default [0.2, 0.6]; a high of 1
+	// takes in every score from low).
+	GreyBand []float64 `toml:"grey_band"`
+	// Timeout bounds the judgement of one document, retries included
+	// (default "10s").
+	Timeout Duration `toml:"timeout"`
+	// Concurrency bounds the requests in flight to the endpoint (default 4).
+	Concurrency int `toml:"concurrency"`
+	// ChunkTokens is the document budget of one request in estimated
+	// tokens (default 3000); longer documents are cut into chunks.
+	ChunkTokens int `toml:"chunk_tokens"`
+	// MaxChunks bounds the chunks, and so the calls, per document (default
+	// 8); the rest of a longer document is not sent.
+	MaxChunks int `toml:"max_chunks"`
+	// MaxTokens bounds the model's answer (max_tokens; default 512).
+	MaxTokens int `toml:"max_tokens"`
+	// Retries after a 429, a 5xx or a failed connection, with backoff,
+	// honouring Retry-After (default 3; 0 never retries).
+	Retries *int `toml:"retries"`
+	// JSONSchema asks for the answer with a JSON-schema response format
+	// (default true); false for endpoints that reject it (they are also
+	// detected by their 400 and asked without).
+	JSONSchema *bool `toml:"json_schema"`
+	// CacheSize is how many judgements are kept by content hash (default
+	// 4096).
+	CacheSize int `toml:"cache_size"`
+	// Fail is what happens when the model gives no judgement: "open"
+	// (default: the detectors' verdict stands, and the record says the LLM
+	// was unavailable) or "closed" (the item is held as suspicious).
+	Fail string `toml:"fail"`
+}
+
+// Enabled reports whether the classifier is configured.
+func (l *LLM) Enabled() bool { return l.URL != "" }
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (l *LLM) check() error {
+	if (l.URL == "") != (l.Model == "") {
+		return errors.New("llm: url and model go together: set both, or neither")
+	}
+	if l.URL != "" {
+		u, err := url.Parse(l.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("llm.url: not an http(s) URL (the OpenAI-compatible base URL, ending in /v1)")
+		}
+		if u.User != nil {
+			return errors.New("llm.url: must not carry credentials; put the key in the environment variable named by key_env")
+		}
+	}
+	if l.KeyEnv != "" && !envName.MatchString(l.KeyEnv) {
+		// The value is not quoted: it may be a key put here by mistake.
+		return errors.New("llm.key_env: must be the name of an environment variable (letters, digits and _), not the key itself")
+	}
+	if g := l.GreyBand; g != nil {
+		if len(g) != 2 || g[0] < 0 || g[1] > 1 || g[0] >= g[1] {
+			return fmt.Errorf("llm.grey_band: want [low, high] with 0 <= low < high <= 1, not %v", g)
+		}
+	}
+	switch {
+	case l.Timeout.Duration < 0:
+		return errors.New("llm.timeout: must not be negative")
+	case l.Concurrency < 0:
+		return errors.New("llm.concurrency: must not be negative")
+	case l.ChunkTokens != 0 && l.ChunkTokens < 64:
+		return fmt.Errorf("llm.chunk_tokens: %d is too small to hold a sentence (64 at least)", l.ChunkTokens)
+	case l.MaxChunks < 0 || l.MaxTokens < 0 || l.CacheSize < 0:
+		return errors.New("llm: max_chunks, max_tokens and cache_size must not be negative")
+	case l.Retries != nil && *l.Retries < 0:
+		return errors.New("llm.retries: must not be negative")
+	case l.Fail != "" && l.Fail != "open" && l.Fail != "closed":
+		return fmt.Errorf("llm.fail: %q is neither open nor closed", l.Fail)
+	}
+	return nil
 }
 
 // PolicySettings are what the policy, or one of its rules, sets.
@@ -174,6 +275,9 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	if err := c.Review.check(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if err := c.LLM.check(); err != nil {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	return c, nil
