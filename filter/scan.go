@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/detectors"
+	"github.com/ctxguard/ctxguard/detectors/llm"
 	"github.com/ctxguard/ctxguard/provenance"
 )
 
@@ -15,8 +16,17 @@ import (
 // score and findings in the item's record. Identical content is scanned
 // once: results are cached by content hash (xxhash64 as the key, SHA-256 to
 // confirm), together with the tool names they were scanned against.
+//
+// With an LLM cascade, items whose score is in its grey band (or under one
+// of its always-prefixes) are then judged by the LLM classifier, all the
+// items of an exchange at once within the classifier's concurrency limit;
+// the record gets the combined score, verdict and findings, which the
+// decide stage applies the policy to, and what the model said (or why it
+// said nothing) in Record.LLM. Items outside the band wait for nothing.
 type ScanStage struct {
 	Engine *detectors.Engine
+	// LLM is the optional LLM classifier behind the detectors; nil: none.
+	LLM    *llm.Cascade
 	Logger *slog.Logger
 	cache  *resultCache
 	once   sync.Once
@@ -29,7 +39,7 @@ const DefaultScanCache = 4096
 func (s *ScanStage) Name() string { return "scan" }
 
 // Run implements Stage.
-func (s *ScanStage) Run(_ context.Context, ex *Exchange) error {
+func (s *ScanStage) Run(ctx context.Context, ex *Exchange) error {
 	s.once.Do(func() { s.cache = newResultCache(DefaultScanCache) })
 	// A tools/list response teaches the session the server's tool names,
 	// which the tool-coercion detector then looks for.
@@ -45,6 +55,7 @@ func (s *ScanStage) Run(_ context.Context, ex *Exchange) error {
 		}
 	}
 	tools, toolsVersion := ex.Session.tools()
+	var ask []*Inspection
 	for _, u := range ex.Units {
 		for _, in := range u.Items {
 			if in.Item.Binary {
@@ -60,13 +71,59 @@ func (s *ScanStage) Run(_ context.Context, ex *Exchange) error {
 				s.cache.put(in.Sums, toolsVersion, res)
 			}
 			in.Record.Verdict, in.Record.Score, in.Record.Findings = res.Verdict, res.Score, res.Findings
-			if res.Verdict == ctxguard.VerdictSuspicious && s.Logger != nil {
-				s.Logger.Warn("suspicious content", "server", in.Record.Server, "method", in.Record.Method, "uri", in.Record.URI,
-					"tool", in.Record.Tool, "score", res.Score, "findings", len(res.Findings), "sha256", in.Record.SHA256)
+			if s.LLM != nil && s.LLM.Wants(res.Score, in.Record.URI) {
+				ask = append(ask, in)
+				continue
 			}
+			s.logSuspicious(in)
 		}
 	}
+	if len(ask) > 0 {
+		s.judge(ctx, ask)
+	}
 	return nil
+}
+
+// judge asks the LLM cascade about the items, concurrently (the classifier
+// bounds the requests in flight), and keeps its combined judgement in each
+// record.
+func (s *ScanStage) judge(ctx context.Context, ask []*Inspection) {
+	var wg sync.WaitGroup
+	for _, in := range ask {
+		wg.Go(func() {
+			r := &in.Record
+			res := detectors.Result{Score: r.Score, Verdict: r.Verdict, Findings: r.Findings}
+			out, j := s.LLM.Judge(ctx, in.Item.Content, res, r.URI)
+			r.Verdict, r.Score, r.Findings, r.LLM = out.Verdict, out.Score, out.Findings, j
+			if j != nil && j.Error != "" {
+				stance := "the detectors' verdict stands (fail open)"
+				if s.LLM.Fail == llm.FailClosed {
+					stance = "held as suspicious (fail closed)"
+				}
+				r.Note = joinNote(r.Note, "llm unavailable; "+stance)
+				if s.Logger != nil {
+					s.Logger.Warn("llm classifier unavailable: "+stance, "server", r.Server, "uri", r.URI, "tool", r.Tool,
+						"sha256", r.SHA256, "err", j.Error)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, in := range ask {
+		s.logSuspicious(in)
+	}
+}
+
+func (s *ScanStage) logSuspicious(in *Inspection) {
+	r := &in.Record
+	if r.Verdict != ctxguard.VerdictSuspicious || s.Logger == nil {
+		return
+	}
+	attrs := []any{"server", r.Server, "method", r.Method, "uri", r.URI, "tool", r.Tool, "score", r.Score, "findings", len(r.Findings), "sha256", r.SHA256}
+	if r.LLM != nil {
+		attrs = append(attrs, "llm", r.LLM.Label, "heuristic_score", r.LLM.HeuristicScore)
+	}
+	s.Logger.Warn("suspicious content", attrs...)
 }
 
 // resultCache is a small LRU of scan results by content hash.

@@ -94,10 +94,11 @@ func (c *Cascade) band() (float64, float64) {
 	return c.Low, c.High
 }
 
-// InBand reports whether a detectors' score is in the grey band.
+// InBand reports whether a detectors' score is in the grey band. A High
+// of 1 or more takes in every score from Low.
 func (c *Cascade) InBand(score float64) bool {
 	lo, hi := c.band()
-	return score >= lo && score < hi
+	return score >= lo && (score < hi || hi >= 1)
 }
 
 // Wants reports whether the cascade asks the model about a document with

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -224,6 +225,9 @@ func (c *Classifier) Classify(ctx context.Context, content []byte) (Judgement, e
 		j.Cached = true
 		return j, nil
 	}
+	// The call may outlive this one (another caller waits for it, or this
+	// one gives up), and the content may be a buffer the caller reuses.
+	content = bytes.Clone(content)
 	me := new(byte) // tells the caller whose call made the judgement
 	ch := c.group.DoChan(string(s.sha[:]), func() (any, error) {
 		if j, ok := c.cache.get(s); ok {
