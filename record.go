@@ -68,8 +68,10 @@ type LLMJudgement struct {
 	EvidenceFound bool `json:"evidence_found,omitempty"`
 	// Cached is set when the judgement came from the cache (no call made).
 	Cached bool `json:"cached,omitempty"`
-	// Tokens is what the judgement cost when it was made (prompt and
-	// completion tokens as the endpoint reported them).
+	// Calls and Tokens are what the judgement cost when it was made: the
+	// requests (one per chunk of a long document) and the prompt and
+	// completion tokens the endpoint reported.
+	Calls  int `json:"calls,omitempty"`
 	Tokens int `json:"tokens,omitempty"`
 	// Error says why there is no judgement (the endpoint was unreachable,
 	// too slow, refused, or answered something that is not the JSON asked

@@ -15,6 +15,31 @@ type Outcome struct {
 	Score    float64
 	Findings []ctxguard.Finding
 	Err      error
+	// Cost is what judging the document took of an LLM, when one was
+	// asked; nil otherwise.
+	Cost *Cost
+}
+
+// Cost is what an LLM was asked, as calls and tokens. A judgement that came
+// from a cache costs what it cost when it was made: the cost of a column of
+// an evaluation is what that configuration costs on its own.
+type Cost struct {
+	// Asked counts the documents the LLM was asked about, Failed those it
+	// gave no judgement for.
+	Asked  int `json:"asked"`
+	Failed int `json:"failed"`
+	// Calls are the requests the judgements took (a document cut into
+	// chunks takes one per chunk; retries are not counted here), Tokens
+	// the prompt and completion tokens the endpoint reported.
+	Calls  int `json:"calls"`
+	Tokens int `json:"tokens"`
+}
+
+func (c *Cost) add(o *Cost) {
+	c.Asked += o.Asked
+	c.Failed += o.Failed
+	c.Calls += o.Calls
+	c.Tokens += o.Tokens
 }
 
 // Correct reports whether the verdict matches the label.
@@ -69,6 +94,8 @@ type Report struct {
 	Overall    Metrics
 	ByCategory map[string]*Metrics
 	Outcomes   []Outcome
+	// Cost sums the outcomes' LLM costs.
+	Cost Cost
 }
 
 // Categories returns the report's category keys, poisoned first, sorted.
@@ -93,6 +120,13 @@ type Judge func(Doc) Outcome
 // Evaluate judges every document with workers goroutines (the number of
 // CPUs when 0) and tallies the results.
 func Evaluate(docs []Doc, workers int, judge Judge) *Report {
+	return EvaluateEach(docs, workers, func(_ int, d Doc) Outcome { return judge(d) })
+}
+
+// EvaluateEach is Evaluate with a judge that also gets the document's
+// index in docs, to look up what an earlier evaluation said of it (the
+// cascade starts from the detectors' outcome).
+func EvaluateEach(docs []Doc, workers int, judge func(int, Doc) Outcome) *Report {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -104,7 +138,7 @@ func Evaluate(docs []Doc, workers int, judge Judge) *Report {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				outs[i] = judge(docs[i])
+				outs[i] = judge(i, docs[i])
 			}
 		}()
 	}
@@ -115,6 +149,9 @@ func Evaluate(docs []Doc, workers int, judge Judge) *Report {
 	wg.Wait()
 	r := &Report{ByCategory: map[string]*Metrics{}, Outcomes: outs}
 	for _, o := range outs {
+		if o.Cost != nil {
+			r.Cost.add(o.Cost)
+		}
 		r.Overall.add(o)
 		m := r.ByCategory[o.Doc.Key()]
 		if m == nil {

@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/detectors"
 	"github.com/ctxguard/ctxguard/detectors/batch"
+	"github.com/ctxguard/ctxguard/detectors/llm"
 	"github.com/ctxguard/ctxguard/detectors/report"
 )
 
 type scanCmd struct {
 	detectorFlags
+	llmFlags
 	Format  string   `name:"format" default:"text" enum:"text,json,sarif" help:"Output format: ${enum}."`
 	JSONL   string   `name:"jsonl" placeholder:"FILE" help:"Score each line of FILE (- for stdin), {\"id\":…,\"text\":…}; print one JSON line per input, in order."`
 	Workers int      `name:"workers" placeholder:"N" help:"Documents scanned in parallel (default: the number of CPUs)."`
@@ -37,7 +40,23 @@ func (c *scanCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return exitCode{scanError, "scan: " + err.Error()}
 	}
-	scan := func(b []byte) (detectors.Result, error) { return e.Scan(b, c.Tools) }
+	cas, err := c.cascade(g, c.threshold(g))
+	if err != nil {
+		return exitCode{scanError, "scan: " + err.Error()}
+	}
+	var lf llmFailures
+	scan := func(b []byte) (detectors.Result, error) {
+		res, err := e.Scan(b, c.Tools)
+		if err != nil || cas == nil {
+			return res, err
+		}
+		out, j := cas.Judge(ctx, b, res, "")
+		lf.note(j)
+		return out, nil
+	}
+	if cas != nil {
+		defer lf.report(g, cas)
+	}
 	if c.JSONL != "" {
 		return c.jsonl(g, scan)
 	}
@@ -69,7 +88,11 @@ func (c *scanCmd) Run(ctx context.Context, g *Globals) error {
 		err = jw.Close()
 	}
 	if err == nil && c.Format == "sarif" {
-		err = report.SARIF(out, version, e.Rules(), all)
+		rules := e.Rules()
+		if cas != nil {
+			rules = append(rules, llm.RuleInfo())
+		}
+		err = report.SARIF(out, version, rules, all)
 	}
 	if err == nil {
 		err = out.Flush()
@@ -105,4 +128,42 @@ func (c *scanCmd) jsonl(g *Globals, scan batch.Scanner) error {
 		return exitCode{scanSuspicious, ""}
 	}
 	return nil
+}
+
+// llmFailures counts the documents the LLM gave no judgement for, to say so
+// once at the end: the output lines keep the contract's shape.
+type llmFailures struct {
+	mu    sync.Mutex
+	n     int
+	first string
+}
+
+func (f *llmFailures) note(j *ctxguard.LLMJudgement) {
+	if j == nil || j.Error == "" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.first = j.Error
+	}
+	f.n++
+}
+
+// report writes what the LLM cost and, when it failed, what that meant, to
+// stderr.
+func (f *llmFailures) report(g *Globals, cas *llm.Cascade) {
+	st, cs := cas.Classifier.Stats(), cas.Stats()
+	if g.LogLevel == "debug" || g.LogLevel == "info" {
+		fmt.Fprintf(g.stderr, "ctxguard: llm: %d of %d documents asked (%d from the cache), %d calls (%d retries), %d prompt + %d completion tokens\n",
+			cs.Asked, cs.Considered, st.CacheHits, st.Calls, st.Retries, st.PromptTokens, st.CompletionTokens)
+	}
+	if f.n == 0 {
+		return
+	}
+	stance := "their detectors' verdict stands (fail open)"
+	if cas.Fail == llm.FailClosed {
+		stance = "they count as suspicious (fail closed)"
+	}
+	fmt.Fprintf(g.stderr, "ctxguard: scan: the LLM gave no judgement for %d document(s); %s. First error: %s\n", f.n, stance, f.first)
 }

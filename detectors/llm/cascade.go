@@ -87,7 +87,8 @@ func (c *Cascade) Stats() CascadeCounters {
 	return CascadeCounters{Considered: c.considered.Load(), Asked: c.asked.Load(), Failed: c.failed.Load(), Changed: c.changed.Load()}
 }
 
-func (c *Cascade) band() (float64, float64) {
+// Band returns the grey band, [low, high).
+func (c *Cascade) Band() (low, high float64) {
 	if c.Low == 0 && c.High == 0 {
 		return DefaultLow, DefaultHigh
 	}
@@ -97,7 +98,7 @@ func (c *Cascade) band() (float64, float64) {
 // InBand reports whether a detectors' score is in the grey band. A High
 // of 1 or more takes in every score from Low.
 func (c *Cascade) InBand(score float64) bool {
-	lo, hi := c.band()
+	lo, hi := c.Band()
 	return score >= lo && (score < hi || hi >= 1)
 }
 
@@ -143,7 +144,7 @@ func (c *Cascade) Judge(ctx context.Context, content []byte, res detectors.Resul
 		return res, rec
 	}
 	rec.Label, rec.Confidence, rec.EvidenceFound, rec.Cached = string(j.Label), j.Confidence, j.Found, j.Cached
-	rec.Tokens = j.PromptTokens + j.CompletionTokens
+	rec.Tokens, rec.Calls = j.PromptTokens+j.CompletionTokens, j.Chunks
 	out := detectors.Result{Score: Combine(res.Score, j, c.InBand(res.Score)), Findings: res.Findings}
 	if j.Label == LabelInjection {
 		out.Findings = append(slices.Clip(res.Findings), Finding(j))
