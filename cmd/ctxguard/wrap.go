@@ -77,7 +77,13 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 		if err != nil {
 			return err
 		}
-		inspectors = append(inspectors, &filter.ScanStage{Engine: engine, Logger: log})
+		// The [llm] table of the config puts the LLM classifier behind
+		// the detectors (nil when there is none).
+		cas, err := newCascade(g, nil, c.threshold(g))
+		if err != nil {
+			return err
+		}
+		inspectors = append(inspectors, &filter.ScanStage{Engine: engine, LLM: cas, Logger: log})
 	}
 	pol := c.policy(g, c.Threshold)
 	inspectors = append(inspectors, &filter.DecideStage{Policy: pol, Queue: db, Logger: log})
