@@ -209,11 +209,12 @@ func BenchmarkScanLLM(b *testing.B) {
 			s := filter.NewSession("bench", "stdio", "s")
 			ctx := b.Context()
 			calls := c.Stats().Calls
+			run := time.Now().UnixNano() // new content in every run, too
 			i := 0
 			for b.Loop() {
 				i++
 				s.FromClient([]byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///kb/doc.md"}}`))
-				text := fmt.Sprintf("%s (revision %d)", bc.doc, i)
+				text := fmt.Sprintf("%s (revision %d.%d)", bc.doc, run, i)
 				out, _ := f.Process(ctx, f.Correlate(s, []byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///kb/doc.md","text":%q}]}}`, text))))
 				if len(out) == 0 {
 					b.Fatal("nothing forwarded")
