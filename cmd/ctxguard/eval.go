@@ -168,12 +168,12 @@ func (c *evalCmd) sideBySide(ctx context.Context, g *Globals, docs []corpus.Doc,
 				Cost: casc.Cost, Share: float64(casc.Cost.Asked) / n},
 			Usage: &usage})
 	}
-	band := fmt.Sprintf("cascade, grey band [%.2f, %.2f)", lo, hi)
+	band := fmt.Sprintf("the LLM asked when the detectors' score is in [%.2f, %.2f)", lo, hi)
 	if cas.Always {
-		band = "cascade, every document"
+		band = "the LLM asked about every document"
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "\t\theuristics\t\t\t\tllm (%s)\t\t\t\t%s\t\t\t\n", model, band)
+	fmt.Fprintln(tw, "\t\theuristics\t\t\t\tllm\t\t\t\tcascade\t\t\t")
 	fmt.Fprintln(tw, "CATEGORY\tDOCS\tPRECISION\tRECALL\tF1\tFPR\tPRECISION\tRECALL\tF1\tFPR\tPRECISION\tRECALL\tF1\tFPR")
 	line := func(name string, ms ...*corpus.Metrics) {
 		fmt.Fprintf(tw, "%s\t%d", name, ms[0].N)
@@ -197,7 +197,8 @@ func (c *evalCmd) sideBySide(ctx context.Context, g *Globals, docs []corpus.Doc,
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "\nThe cascade asked the LLM about %d of %d documents (%.1f%%).\n", casc.Cost.Asked, len(docs), 100*float64(casc.Cost.Asked)/n)
+	fmt.Fprintf(g.stdout, "\nllm: %s alone on every document; cascade: the detectors, %s.\n", model, band)
+	fmt.Fprintf(g.stdout, "The cascade asked the LLM about %d of %d documents (%.1f%%).\n", casc.Cost.Asked, len(docs), 100*float64(casc.Cost.Asked)/n)
 	fmt.Fprintf(g.stdout, "This run: %d calls to %s (%d retries), %d prompt + %d completion tokens, %d judgements from the cache, %d failed.\n",
 		usage.Calls, model, usage.Retries, usage.PromptTokens, usage.CompletionTokens, usage.CacheHits, usage.Errors)
 	if heur.Overall.Errors > 0 {

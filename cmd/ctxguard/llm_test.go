@@ -215,7 +215,7 @@ func TestEvalWithLLM(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"heuristics", "llm (judge-1)", "cascade, grey band [0.20, 0.60)", "PRECISION", "MODE", "The cascade asked the LLM about 1 of 4 documents (25.0%).", "This run: 4 calls to judge-1"} {
+	for _, want := range []string{"heuristics", "llm: judge-1 alone on every document", "cascade: the detectors, the LLM asked when the detectors' score is in [0.20, 0.60)", "PRECISION", "MODE", "The cascade asked the LLM about 1 of 4 documents (25.0%).", "This run: 4 calls to judge-1"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("eval output lacks %q:\n%s", want, out)
 		}
