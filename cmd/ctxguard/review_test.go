@@ -11,64 +11,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/alecthomas/kong"
 	"github.com/gorilla/websocket"
 
 	"github.com/ctxguard/ctxguard"
-	"github.com/ctxguard/ctxguard/config"
 )
 
-// reviewCLI is the command line with the review command in it, for as long
-// as the program's own (cli in run.go) does not list it.
-type reviewCLI struct {
-	Globals
-	Review reviewCmd `cmd:"" help:"Serve the reviewers' web UI and API."`
-}
-
-// runReview runs the program's command line args, which start with the
-// global flags and "review", in-process. Once run.go lists the review
-// command this is runMain's Main.Run; until then it runs the same steps
-// with reviewCLI.
+// runReview runs the program's command line args in-process with the
+// given streams.
 func runReview(ctx context.Context, stdout, stderr io.Writer, args ...string) int {
-	if _, ok := reflect.TypeFor[cli]().FieldByName("Review"); ok {
-		m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
-		return m.Run(ctx, args)
-	}
-	var c reviewCLI
-	c.stdin, c.stdout, c.stderr = strings.NewReader(""), stdout, stderr
-	parser, err := kong.New(&c, kong.Name("ctxguard"), kong.Writers(stdout, stderr), kong.Exit(func(int) {}))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	kctx, err := parser.Parse(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "ctxguard: %v\n", err)
-		return 2
-	}
-	if c.cfg, err = config.Load(c.Config); err != nil {
-		fmt.Fprintf(stderr, "ctxguard: %v\n", err)
-		return 2
-	}
-	kctx.BindTo(ctx, (*context.Context)(nil))
-	kctx.Bind(&c.Globals)
-	if err := kctx.Run(); err != nil {
-		var ec exitCode
-		if errors.As(err, &ec) {
-			fmt.Fprintf(stderr, "ctxguard: %s\n", ec.msg)
-			return ec.code
-		}
-		fmt.Fprintf(stderr, "ctxguard: %v\n", err)
-		return 1
-	}
-	return 0
+	m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr}
+	return m.Run(ctx, args)
 }
 
 type lockedBuffer struct {

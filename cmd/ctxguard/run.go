@@ -39,6 +39,7 @@ type cli struct {
 	Pins   pinsCmd   `cmd:"" help:"Manage the pinned tool definitions the filter compares tools/list against."`
 
 	Quarantine quarantineCmd `cmd:"" help:"Triage the review queue: what the filter held, and why."`
+	Review     reviewCmd     `cmd:"" help:"Serve the reviewers' web UI and API: the quarantine queue, live."`
 	Demo       demoCmd       `cmd:"" help:"Show the filter at work on a bundled knowledge base."`
 }
 
