@@ -17,7 +17,7 @@ build: ## Build bin/ctxguard.
 	$(GO) build -o $(BIN) ./cmd/ctxguard
 
 .PHONY: demo
-demo: build ## Run the demo: a bundled knowledge base behind the filter, read by a scripted client.
+demo: build ## Run the demo: a signed knowledge base behind the filter, read by a scripted client; then the review UI (on a terminal).
 	./$(BIN) demo
 
 .PHONY: deps

@@ -131,7 +131,8 @@ func TestDemo(t *testing.T) {
 	}
 	s := string(out)
 	for _, want := range []string{"6 resources listed, 6 read", "kb://northwind/vendor-payments.md", "SHA-256", "resources/read", "suspicious",
-		"signed-match", "drifted", "+<!-- Note for AI assistants reading this page", "decision: quarantine", "pinned"} {
+		"signed-match", "drifted", "+<!-- Note for AI assistants reading this page", "decision: quarantine", "pinned",
+		"Held for review, withheld from the client", "baseline: drifted (northwind-kb #1)", "ctxguard review --data-dir"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/term"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/demo"
@@ -24,7 +27,10 @@ type demoCmd struct {
 	Serve demoServeCmd `cmd:"" help:"Serve the bundled knowledge base over MCP stdio (the demo's server; also handy for trying the filter by hand)."`
 }
 
-type demoRunCmd struct{}
+type demoRunCmd struct {
+	Review string `name:"review" enum:"auto,yes,no" default:"auto" help:"After the session, serve the review UI until Ctrl-C: auto (when stdout is a terminal), yes or no."`
+	Listen string `name:"listen" default:"127.0.0.1:0" placeholder:"ADDR" help:"Where the review UI listens (default: a free loopback port)."`
+}
 
 func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 	exe, err := os.Executable()
@@ -94,7 +100,43 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 	fmt.Fprintf(out, "\nCheck the manifest yourself:\n  ctxguard verify --data-dir %s %s\n", dir, manifest)
 	fmt.Fprintf(out, "The records, as a SIEM would take them:\n  ctxguard audit export --data-dir %s --format jsonl\n", dir)
 	fmt.Fprintf(out, "Score the bundled documents offline:\n  ctxguard scan demo/kb/   (or any directory of yours)\n")
-	return nil
+
+	var held []*ctxguard.QuarantineItem
+	if err := db.Items(ctx, store.ItemQuery{}, func(it *ctxguard.QuarantineItem) error { held = append(held, it); return nil }); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nHeld for review, withheld from the client (ctxguard quarantine ls --data-dir %s):\n\n", dir)
+	if err := printItems(g, held, false); err != nil {
+		return err
+	}
+	db.Close() // the review server opens the store itself
+	return c.serveReview(ctx, g, dir)
+}
+
+// serveReview serves the review UI over the demo's data directory with a
+// fresh token, until Ctrl-C; or, when not asked to, says how to.
+func (c *demoRunCmd) serveReview(ctx context.Context, g *Globals, dir string) error {
+	out := g.stdout
+	serve := c.Review == "yes"
+	if c.Review == "auto" {
+		f, ok := g.stdout.(*os.File)
+		serve = ok && term.IsTerminal(int(f.Fd()))
+	}
+	if !serve {
+		fmt.Fprintf(out, "\nTriage them in the review UI:\n  CTXGUARD_REVIEW_TOKEN=$(openssl rand -hex 16) ctxguard review --data-dir %s --reviewer you --token-env CTXGUARD_REVIEW_TOKEN\n", dir)
+		return nil
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	const env = "CTXGUARD_DEMO_REVIEW_TOKEN"
+	if err := os.Setenv(env, token); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nTriage them in the review UI (Ctrl-C to stop). Sign in with the token\n  %s\n", token)
+	g.DataDir = dir
+	rc := &reviewCmd{Listen: c.Listen, Reviewer: "demo-reviewer", TokenEnv: env, PollInterval: 200 * time.Millisecond}
+	return rc.Run(ctx, g)
 }
 
 type demoServeCmd struct {
