@@ -25,10 +25,6 @@ type trustAddCmd struct {
 }
 
 func (c *trustAddCmd) Run(g *Globals) error {
-	dir, err := g.dataDir()
-	if err != nil {
-		return err
-	}
 	raw, err := os.ReadFile(c.Key)
 	if err != nil {
 		return fmt.Errorf("trust add: %w", err)
@@ -37,7 +33,7 @@ func (c *trustAddCmd) Run(g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("trust add: %s: %w", c.Key, err)
 	}
-	t, err := baseline.LoadTrust(dir)
+	dir, t, err := trustStore(g)
 	if err != nil {
 		return err
 	}
@@ -64,11 +60,7 @@ type trustEntry struct {
 }
 
 func (c *trustLsCmd) Run(g *Globals) error {
-	dir, err := g.dataDir()
-	if err != nil {
-		return err
-	}
-	t, err := baseline.LoadTrust(dir)
+	_, t, err := trustStore(g)
 	if err != nil {
 		return err
 	}
@@ -112,11 +104,7 @@ type trustRmCmd struct {
 }
 
 func (c *trustRmCmd) Run(g *Globals) error {
-	dir, err := g.dataDir()
-	if err != nil {
-		return err
-	}
-	t, err := baseline.LoadTrust(dir)
+	dir, t, err := trustStore(g)
 	if err != nil {
 		return err
 	}
@@ -140,4 +128,13 @@ func splitPrincipals(list string) []string {
 		}
 	}
 	return out
+}
+
+// trustStore loads the trust store of the data directory.
+func trustStore(g *Globals) (dir string, t *baseline.Trust, err error) {
+	if dir, err = g.dataDir(); err != nil {
+		return "", nil, err
+	}
+	t, err = baseline.LoadTrust(dir)
+	return dir, t, err
 }
