@@ -194,7 +194,8 @@ func excerpt(content string, start, end int) string {
 }
 
 type quarantineDiffCmd struct {
-	ID string `arg:"" name:"id" help:"The item's id."`
+	ID   string `arg:"" name:"id" help:"The item's id."`
+	JSON bool   `name:"json" help:"Print {id, status, diff, diff_truncated} as JSON."`
 }
 
 func (c *quarantineDiffCmd) Run(ctx context.Context, g *Globals) error {
@@ -213,6 +214,9 @@ func (c *quarantineDiffCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		return exitCode{1, fmt.Sprintf("quarantine diff: %s has no diff: %s", it.ID, why)}
 	}
+	if c.JSON {
+		return json.NewEncoder(g.stdout).Encode(map[string]any{"id": it.ID, "status": b.Status, "diff": b.Diff, "diff_truncated": b.DiffTruncated})
+	}
 	for line := range strings.Lines(b.Diff) {
 		fmt.Fprintln(g.stdout, sanitizeLine(strings.TrimRight(line, "\n")))
 	}
@@ -225,6 +229,18 @@ func (c *quarantineDiffCmd) Run(ctx context.Context, g *Globals) error {
 type reviewFlags struct {
 	Note     string `name:"note" placeholder:"TEXT" help:"Why, for the item's history."`
 	Reviewer string `name:"reviewer" placeholder:"NAME" help:"Who decides (default: $USER)."`
+	JSON     bool   `name:"json" help:"Print the item as it is now, as JSON (with the re-scan report of a release)."`
+}
+
+// printTriaged prints the item after a review action as JSON.
+func (f *reviewFlags) printTriaged(g *Globals, it *ctxguard.QuarantineItem, rs *review.Rescan) error {
+	out := map[string]any{"item": it}
+	if rs != nil {
+		out["rescan"] = map[string]any{"done": rs.Done, "changed": rs.Changed(), "score": rs.Score, "added": rs.Added, "removed": rs.Removed, "summary": rs.String()}
+	}
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 func (f *reviewFlags) action(name string) ctxguard.ReviewAction {
@@ -258,6 +274,9 @@ func (c *quarantineReleaseCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return triageError(err)
 	}
+	if c.JSON {
+		return c.printTriaged(g, it, rs)
+	}
 	fmt.Fprintf(g.stdout, "released %s (%s): content %s now passes", it.ID, sanitizeLine(firstNonEmpty(it.URI, it.Tool)), it.SHA256[:16])
 	if c.Scope == "global" {
 		fmt.Fprintln(g.stdout, " everywhere")
@@ -284,6 +303,9 @@ func (c *quarantineRejectCmd) Run(ctx context.Context, g *Globals) error {
 	it, _, err := review.Triage(ctx, db, nil, c.ID, c.action("reject"))
 	if err != nil {
 		return triageError(err)
+	}
+	if c.JSON {
+		return c.printTriaged(g, it, nil)
 	}
 	fmt.Fprintf(g.stdout, "rejected %s: content %s is withheld everywhere from now on\n", it.ID, it.SHA256[:16])
 	return nil

@@ -89,8 +89,10 @@ func TestQuarantineRoundTrip(t *testing.T) {
 		t.Fatalf("pending after reading copy-a: %+v", items)
 	}
 	rejected := items[0].ID
-	if code, out, errs := runMain(t, ctx, "--data-dir", data, "quarantine", "reject", rejected, "--reviewer", "sam"); code != 0 || !strings.Contains(out, "rejected "+rejected) {
-		t.Fatalf("reject: %d %s %s", code, out, errs)
+	code, out, errs = runMain(t, ctx, "--data-dir", data, "quarantine", "reject", rejected, "--reviewer", "sam", "--json")
+	var triaged struct{ Item itemSummary }
+	if code != 0 || json.Unmarshal([]byte(out), &triaged) != nil || triaged.Item.Status != ctxguard.StatusRejected {
+		t.Fatalf("reject --json: %d %s %s", code, out, errs)
 	}
 	for _, uri := range []string{"file:///kb/copy-a.md", "file:///kb/copy-b.md"} {
 		res, err := read(t, cs, uri)
@@ -199,7 +201,14 @@ func TestQuarantineDiff(t *testing.T) {
 	if len(items) != 1 || items[0].Baseline != ctxguard.BaselineDrifted {
 		t.Fatalf("queue: %+v", items)
 	}
-	code, out, _ := runMain(t, context.Background(), "--data-dir", data, "quarantine", "diff", items[0].ID)
+	code, out, _ := runMain(t, context.Background(), "--data-dir", data, "quarantine", "diff", "--json", items[0].ID)
+	var d struct {
+		ID, Status, Diff string
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &d) != nil || d.ID != items[0].ID || d.Status != "drifted" || !strings.Contains(d.Diff, "+Welcome.") {
+		t.Fatalf("diff --json: %d %s", code, out)
+	}
+	code, out, _ = runMain(t, context.Background(), "--data-dir", data, "quarantine", "diff", items[0].ID)
 	if code != 0 || !strings.Contains(out, "-Welcome. Expenses are filed in the portal.") || !strings.Contains(out, "+Welcome. Expenses are filed at https://portal.attacker.example.") {
 		t.Fatalf("diff: %d\n%s", code, out)
 	}
