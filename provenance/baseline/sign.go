@@ -55,31 +55,37 @@ func NewBuilder(out string) (*Builder, error) {
 
 // Add adds a document.
 func (b *Builder) Add(uri, mimeType string, content []byte) error {
-	return b.add(uri, mimeType, content, sha256.Sum256(content))
+	sum := sha256.Sum256(content)
+	if err := b.entry(uri, mimeType, int64(len(content)), sum); err != nil {
+		return err
+	}
+	return b.snap.Add(sum, content)
 }
 
-func (b *Builder) add(uri, mimeType string, content []byte, sum [32]byte) error {
+// entry lists a document in the manifest.
+func (b *Builder) entry(uri, mimeType string, size int64, sum [32]byte) error {
 	if b.uris[uri] {
 		return fmt.Errorf("sign: %s twice", uri)
 	}
 	b.uris[uri] = true
-	b.entries = append(b.entries, manifest.Entry{URI: uri, SHA256: sum, Size: int64(len(content)), MIME: mimeType})
-	b.bytes += int64(len(content))
-	return b.snap.Add(sum, content)
+	b.entries = append(b.entries, manifest.Entry{URI: uri, SHA256: sum, Size: size, MIME: mimeType})
+	b.bytes += size
+	return nil
 }
 
-// AddFiles adds files in order, reading and hashing them on every core
-// ahead of the builder (opening and reading files dominates signing a
-// directory); progress, when not nil, is told the bytes of each file added.
+// AddFiles adds files in order. Reading, hashing and compressing them for
+// the snapshot run on every core ahead of the builder, which only appends:
+// compression, not the disk, bounds signing a directory of text.
 func (b *Builder) AddFiles(files []File, progress func(bytes int64)) error {
-	type read struct {
-		content []byte
-		sum     [32]byte
-		err     error
+	type prepared struct {
+		size int64
+		sum  [32]byte
+		c    *Compressed
+		err  error
 	}
-	results := make([]chan read, len(files))
+	results := make([]chan prepared, len(files))
 	for i := range results {
-		results[i] = make(chan read, 1)
+		results[i] = make(chan prepared, 1)
 	}
 	window := make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 	done := make(chan struct{})
@@ -92,22 +98,31 @@ func (b *Builder) AddFiles(files []File, progress func(bytes int64)) error {
 				return
 			}
 			go func() {
-				c, err := os.ReadFile(f.Path)
-				results[i] <- read{c, sha256.Sum256(c), err}
+				var p prepared
+				content, err := os.ReadFile(f.Path)
+				if err == nil {
+					p.size, p.sum = int64(len(content)), sha256.Sum256(content)
+					p.c, err = Compress(p.sum, content)
+				}
+				p.err = err
+				results[i] <- p
 			}()
 		}
 	}()
 	for i, f := range files {
-		r := <-results[i]
+		p := <-results[i]
 		<-window
-		if r.err != nil {
-			return fmt.Errorf("sign: %w", r.err)
+		if p.err != nil {
+			return fmt.Errorf("sign: %w", p.err)
 		}
-		if err := b.add(f.URI, MIMEType(f.Path), r.content, r.sum); err != nil {
+		if err := b.entry(f.URI, MIMEType(f.Path), p.size, p.sum); err != nil {
+			return err
+		}
+		if err := b.snap.AddCompressed(p.c); err != nil {
 			return err
 		}
 		if progress != nil {
-			progress(int64(len(r.content)))
+			progress(p.size)
 		}
 	}
 	return nil

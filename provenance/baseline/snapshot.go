@@ -2,14 +2,17 @@ package baseline
 
 import (
 	"archive/zip"
+	"bytes"
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // SnapshotSuffix names a manifest's snapshot: MANIFEST.snapshot beside
@@ -37,15 +40,10 @@ func CreateSnapshot(path string) (*SnapshotWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
+	// Documents are deflated by Compress (speed over size: signing a large
+	// knowledge base should not wait on compression, and text compresses
+	// well even so) and stored as they come.
 	z := zip.NewWriter(f)
-	// Speed over size: signing a large knowledge base should be limited
-	// by the disk, and text compresses well even so. One compressor is
-	// reset for each document: a new one costs more than most documents.
-	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
-	z.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		fw.Reset(w)
-		return fw, nil
-	})
 	return &SnapshotWriter{path: path, f: f, z: z, seen: map[[32]byte]bool{}}, nil
 }
 
@@ -54,12 +52,56 @@ func (w *SnapshotWriter) Add(sum [32]byte, content []byte) error {
 	if w.seen[sum] {
 		return nil
 	}
-	w.seen[sum] = true
-	zw, err := w.z.CreateHeader(&zip.FileHeader{Name: hex.EncodeToString(sum[:]), Method: zip.Deflate})
+	c, err := Compress(sum, content)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	if _, err := zw.Write(content); err != nil {
+	return w.AddCompressed(c)
+}
+
+// Compressed is a document compressed for the snapshot ahead of time, so
+// that many can be compressed at once while one writer adds them in order.
+type Compressed struct {
+	sum  [32]byte
+	crc  uint32
+	size int64
+	data []byte
+}
+
+// Compress prepares content, whose SHA-256 is sum, for AddCompressed. It is
+// safe to call from many goroutines.
+func Compress(sum [32]byte, content []byte) (*Compressed, error) {
+	fw := flatePool.Get().(*flate.Writer)
+	defer flatePool.Put(fw)
+	var buf bytes.Buffer
+	fw.Reset(&buf)
+	if _, err := fw.Write(content); err != nil {
+		return nil, err
+	}
+	if err := fw.Close(); err != nil {
+		return nil, err
+	}
+	return &Compressed{sum: sum, crc: crc32.ChecksumIEEE(content), size: int64(len(content)), data: buf.Bytes()}, nil
+}
+
+var flatePool = sync.Pool{New: func() any {
+	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return fw
+}}
+
+// AddCompressed stores a document Compress prepared, unless the same
+// content is stored already.
+func (w *SnapshotWriter) AddCompressed(c *Compressed) error {
+	if w.seen[c.sum] {
+		return nil
+	}
+	w.seen[c.sum] = true
+	zw, err := w.z.CreateRaw(&zip.FileHeader{Name: hex.EncodeToString(c.sum[:]), Method: zip.Deflate,
+		CRC32: c.crc, CompressedSize64: uint64(len(c.data)), UncompressedSize64: uint64(c.size)})
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if _, err := zw.Write(c.data); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	return nil
