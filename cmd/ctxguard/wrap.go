@@ -21,15 +21,12 @@ import (
 )
 
 type wrapCmd struct {
-	detectorFlags
-	baselineFlags
-	policyFlags
+	filterFlags
 	Name            string        `name:"name" placeholder:"SERVER" help:"Name of the server in the records. Default: the command's name (for npx, node, uvx and python: its first argument)."`
 	Durability      string        `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed (in the OS cache: survives a crash of ctxguard, not a power loss)."`
 	MaxMessageBytes int           `name:"max-message-bytes" placeholder:"N" help:"Largest JSON-RPC message either way (default 64 MiB). A larger response is withheld and its request answered with an error."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" placeholder:"DURATION" help:"How long the server has to exit after the client leaves, before SIGTERM and then SIGKILL (default 5s)."`
 	Command         []string      `arg:"" passthrough:"" name:"command" help:"The server's command line, after --."`
-	NoDetectors     bool          `name:"no-detectors" help:"Record provenance only: do not score content for injection."`
 	CPUProfile      string        `name:"cpuprofile" hidden:"" type:"path" help:"Write a CPU profile of the filter to this file."`
 }
 
@@ -64,30 +61,7 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 	defer db.Close()
 
 	log := g.logger(true)
-	var inspectors []filter.Stage
-	bst, err := c.baselineStage(ctx, g, dir, db, log)
-	if err != nil {
-		return err
-	}
-	if bst != nil {
-		inspectors = append(inspectors, bst)
-	}
-	if !c.NoDetectors {
-		engine, err := c.engine(g)
-		if err != nil {
-			return err
-		}
-		// The [llm] table of the config puts the LLM classifier behind
-		// the detectors (nil when there is none).
-		cas, err := newCascade(g, nil, c.threshold(g))
-		if err != nil {
-			return err
-		}
-		inspectors = append(inspectors, &filter.ScanStage{Engine: engine, LLM: cas, Logger: log})
-	}
-	pol := c.policy(g, c.Threshold)
-	inspectors = append(inspectors, &filter.DecideStage{Policy: pol, Queue: db, Logger: log})
-	f, err := filter.New(filter.Options{Records: db, Logger: log, Inspectors: inspectors, Policy: pol})
+	f, err := c.newFilter(ctx, g, dir, db, log)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,47 @@ import (
 	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/provenance/baseline"
 	"github.com/ctxguard/ctxguard/store"
+	"github.com/ctxguard/ctxguard/store/bolt"
 )
+
+// filterFlags are the flags of every command that runs the filter (wrap,
+// proxy): what it checks, scores and decides.
+type filterFlags struct {
+	detectorFlags
+	baselineFlags
+	policyFlags
+	NoDetectors bool `name:"no-detectors" help:"Record provenance only: do not score content for injection."`
+}
+
+// newFilter builds the filter's chain from the flags and the config: the
+// baseline stage, the detectors (with the LLM behind them when [llm] says
+// so), and the decide stage over the store's queue.
+func (c *filterFlags) newFilter(ctx context.Context, g *Globals, dir string, db *bolt.DB, log *slog.Logger) (*filter.Filter, error) {
+	var inspectors []filter.Stage
+	bst, err := c.baselineStage(ctx, g, dir, db, log)
+	if err != nil {
+		return nil, err
+	}
+	if bst != nil {
+		inspectors = append(inspectors, bst)
+	}
+	if !c.NoDetectors {
+		engine, err := c.engine(g)
+		if err != nil {
+			return nil, err
+		}
+		// The [llm] table of the config puts the LLM classifier behind
+		// the detectors (nil when there is none).
+		cas, err := newCascade(g, nil, c.threshold(g))
+		if err != nil {
+			return nil, err
+		}
+		inspectors = append(inspectors, &filter.ScanStage{Engine: engine, LLM: cas, Logger: log})
+	}
+	pol := c.policy(g, c.Threshold)
+	inspectors = append(inspectors, &filter.DecideStage{Policy: pol, Queue: db, Logger: log})
+	return filter.New(filter.Options{Records: db, Logger: log, Inspectors: inspectors, Policy: pol})
+}
 
 // baselineFlags are the filter's flags for signed baselines and pins.
 type baselineFlags struct {
