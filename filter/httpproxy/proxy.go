@@ -1,0 +1,465 @@
+// Package httpproxy is the filter over MCP's Streamable HTTP transport: a
+// reverse proxy in front of remote MCP servers. Each POST body is a frame
+// from the client; each response (a JSON body, or every event of an SSE
+// stream, as it flows) is a frame from the server that runs through the
+// same filter chain as over stdio. Everything the filter does not change
+// passes unchanged, headers included.
+package httpproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/jsonrpc"
+)
+
+// Upstream is one remote MCP server.
+type Upstream struct {
+	// Name, when set, mounts the server at /Name + its endpoint's path;
+	// else at its endpoint's own path.
+	Name string
+	URL  *url.URL
+}
+
+// ParseUpstream reads "URL" or "NAME=URL".
+func ParseUpstream(s string) (Upstream, error) {
+	var u Upstream
+	if name, rest, ok := strings.Cut(s, "="); ok && !strings.Contains(name, "/") && !strings.Contains(name, ":") {
+		if name == "" {
+			return u, fmt.Errorf("upstream %q: empty name", s)
+		}
+		u.Name, s = name, rest
+	}
+	p, err := url.Parse(s)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return u, fmt.Errorf("upstream %q: want http(s)://host[:port]/path or NAME=URL", s)
+	}
+	if p.Path == "" {
+		p.Path = "/"
+	}
+	u.URL = p
+	return u, nil
+}
+
+// Options configure a Proxy.
+type Options struct {
+	Upstreams []Upstream
+	Filter    *filter.Filter
+	// Client talks to the upstreams. Default: http.DefaultTransport with
+	// no overall timeout (streams are long-lived).
+	Client *http.Client
+	// MaxBody bounds a request body, a JSON response and one SSE event
+	// (default 64 MiB).
+	MaxBody int64
+	// MaxPending bounds each session's unanswered requests.
+	MaxPending int
+	Logger     *slog.Logger
+}
+
+// Proxy serves the upstreams through the filter. It is an http.Handler.
+type Proxy struct {
+	opts   Options
+	log    *slog.Logger
+	mounts []*mount
+
+	mu       sync.Mutex
+	sessions map[string]*filter.Session // mount endpoint + "\x00" + Mcp-Session-Id
+}
+
+type mount struct {
+	up       Upstream
+	prefix   string // "/NAME" or ""
+	endpoint string // the path served: prefix + the upstream's path
+	other    *httputil.ReverseProxy
+}
+
+// New returns a Proxy.
+func New(opts Options) (*Proxy, error) {
+	if opts.Filter == nil {
+		return nil, errors.New("httpproxy: no filter")
+	}
+	if len(opts.Upstreams) == 0 {
+		return nil, errors.New("httpproxy: no upstream")
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{}
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 64 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{opts: opts, log: opts.Logger, sessions: map[string]*filter.Session{}}
+	seen := map[string]bool{}
+	for _, u := range opts.Upstreams {
+		m := &mount{up: u}
+		if u.Name != "" {
+			m.prefix = "/" + u.Name
+		}
+		m.endpoint = m.prefix + u.URL.Path
+		if seen[m.endpoint] {
+			return nil, fmt.Errorf("httpproxy: two upstreams served at %s: name them (NAME=URL)", m.endpoint)
+		}
+		if len(opts.Upstreams) > 1 && u.Name == "" {
+			return nil, fmt.Errorf("httpproxy: with several upstreams, each needs a name (NAME=URL): %s", u.URL)
+		}
+		seen[m.endpoint] = true
+		target := *u.URL
+		m.other = &httputil.ReverseProxy{
+			Rewrite: func(r *httputil.ProxyRequest) {
+				r.Out.URL.Scheme, r.Out.URL.Host = target.Scheme, target.Host
+				r.Out.URL.Path = strings.TrimPrefix(r.In.URL.Path, m.prefix)
+				r.Out.URL.RawPath = ""
+				r.Out.Host = target.Host
+			},
+			Transport: opts.Client.Transport,
+		}
+		p.mounts = append(p.mounts, m)
+	}
+	return p, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, m := range p.mounts {
+		if r.URL.Path == m.endpoint {
+			p.serveMCP(w, r, m)
+			return
+		}
+	}
+	// Anything else under a mount (OAuth discovery documents, for one)
+	// is the upstream's business and passes as it is.
+	for _, m := range p.mounts {
+		if m.prefix == "" || strings.HasPrefix(r.URL.Path, m.prefix+"/") {
+			m.other.ServeHTTP(w, r)
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+const sessionHeader = "Mcp-Session-Id"
+
+func (p *Proxy) serveMCP(w http.ResponseWriter, r *http.Request, m *mount) {
+	switch r.Method {
+	case http.MethodPost:
+		p.post(w, r, m)
+	case http.MethodGet:
+		p.forward(w, r, m, nil, p.session(m, r.Header.Get(sessionHeader)))
+	case http.MethodDelete:
+		p.forward(w, r, m, nil, nil)
+		p.dropSession(m, r.Header.Get(sessionHeader))
+	default:
+		p.forward(w, r, m, nil, nil)
+	}
+}
+
+// session returns the filter session of an Mcp-Session-Id, creating it; a
+// request without one (initialize, or a stateless server) gets a session
+// of its own.
+func (p *Proxy) session(m *mount, id string) *filter.Session {
+	if id == "" {
+		return p.newSession(m, newID())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := m.endpoint + "\x00" + id
+	s := p.sessions[key]
+	if s == nil {
+		s = p.newSession(m, id)
+		p.sessions[key] = s
+	}
+	return s
+}
+
+func (p *Proxy) newSession(m *mount, id string) *filter.Session {
+	name := m.up.Name
+	if name == "" {
+		name = m.up.URL.Host
+	}
+	s := filter.NewSession(name, "streamable-http", id)
+	s.MaxPending = p.opts.MaxPending
+	return s
+}
+
+// adopt files a session under the id the server gave it (in its answer to
+// initialize).
+func (p *Proxy) adopt(m *mount, id string, s *filter.Session) {
+	if id == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := m.endpoint + "\x00" + id
+	if _, ok := p.sessions[key]; !ok {
+		s.ID = id
+		p.sessions[key] = s
+	}
+}
+
+func (p *Proxy) dropSession(m *mount, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.sessions, m.endpoint+"\x00"+id)
+}
+
+func (p *Proxy) post(w http.ResponseWriter, r *http.Request, m *mount) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxBody))
+	if err != nil {
+		http.Error(w, fmt.Sprintf("ctxguard: request body over %d bytes", p.opts.MaxBody), http.StatusRequestEntityTooLarge)
+		return
+	}
+	sid := r.Header.Get(sessionHeader)
+	s := p.session(m, sid)
+	replies, forward := s.FromClient(body)
+	if !forward {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(batch(replies))
+		return
+	}
+	// Requests the filter refused in a batch it forwards anyway are
+	// answered by the server with an unknown-id error; the refusals are
+	// not sent separately over HTTP, where one response answers one POST.
+	p.forward(w, r, m, body, s)
+}
+
+// forward sends the request upstream and the response back, through the
+// filter when it is JSON-RPC (a JSON body or an SSE stream) and s is set.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body []byte, s *filter.Session) {
+	out, err := p.upstreamRequest(r, m, body)
+	if err != nil {
+		http.Error(w, "ctxguard: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, err := p.opts.Client.Do(out)
+	if err != nil {
+		p.log.Warn("proxy: upstream unreachable", "upstream", m.up.URL.Redacted(), "err", err)
+		p.upstreamFailed(w, body, err)
+		return
+	}
+	defer resp.Body.Close()
+	if s != nil && r.Header.Get(sessionHeader) == "" {
+		p.adopt(m, resp.Header.Get(sessionHeader), s)
+	}
+	copyHeader(w.Header(), resp.Header)
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case s != nil && mt == "application/json" && body != nil:
+		p.json(w, r.Context(), resp, s)
+	case s != nil && mt == "text/event-stream":
+		w.Header().Del("Content-Length")
+		w.WriteHeader(resp.StatusCode)
+		p.stream(w, r.Context(), resp.Body, s, m)
+	default:
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}
+}
+
+// upstreamRequest is the client's request, for the upstream.
+func (p *Proxy) upstreamRequest(r *http.Request, m *mount, body []byte) (*http.Request, error) {
+	u := *m.up.URL
+	u.RawQuery = r.URL.RawQuery
+	var rd io.Reader = r.Body
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	copyHeader(out.Header, r.Header)
+	// The filter reads the upstream's bytes: let the transport ask for
+	// compression and undo it, rather than pass the client's choice on.
+	out.Header.Del("Accept-Encoding")
+	if body != nil {
+		out.ContentLength = int64(len(body))
+	}
+	return out, nil
+}
+
+// upstreamFailed answers the client's requests in body with errors.
+func (p *Proxy) upstreamFailed(w http.ResponseWriter, body []byte, cause error) {
+	var replies [][]byte
+	if f, err := jsonrpc.Parse(body); err == nil {
+		for _, m := range f.Messages {
+			if m.Kind == jsonrpc.Request {
+				replies = append(replies, jsonrpc.ErrorResponse(m.ID.Of(body), ctxguard.CodeServerExited, "ctxguard: the upstream server could not be reached"))
+			}
+		}
+	}
+	if len(replies) == 0 {
+		http.Error(w, "ctxguard: the upstream server could not be reached", http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadGateway)
+	w.Write(batch(replies))
+}
+
+// json filters a JSON response.
+func (p *Proxy) json(w http.ResponseWriter, ctx context.Context, resp *http.Response, s *filter.Session) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, p.opts.MaxBody+1))
+	if err != nil || int64(len(b)) > p.opts.MaxBody {
+		w.Header().Del("Content-Length")
+		http.Error(w, "ctxguard: the upstream's response could not be read whole, or is over the size limit, and was withheld", http.StatusBadGateway)
+		return
+	}
+	out := p.frame(ctx, s, b)
+	w.Header().Set("Content-Length", fmt.Sprint(len(out)))
+	w.WriteHeader(resp.StatusCode)
+	w.Write(out)
+}
+
+// frame runs one frame from the server through the filter and returns what
+// the client gets; error replies it owes the server (for server requests it
+// withheld) are sent upstream on their own.
+func (p *Proxy) frame(ctx context.Context, s *filter.Session, b []byte) []byte {
+	f := p.opts.Filter
+	out, toServer := f.Process(ctx, f.Correlate(s, b))
+	if len(toServer) > 0 {
+		p.log.Warn("proxy: a server request was withheld", "server", s.Server, "count", len(toServer))
+	}
+	return out
+}
+
+// stream filters an SSE stream event by event as it flows: each event's
+// data is a frame; ids, event names, retry fields and comments pass as
+// they came.
+func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reader, s *filter.Session, m *mount) {
+	fl, _ := w.(http.Flusher)
+	rd := bufio.NewReaderSize(body, 64<<10)
+	var lines []string // the event's lines, data lines included
+	var data []string
+	flush := func() {
+		if len(lines) == 0 {
+			return
+		}
+		var out bytes.Buffer
+		wroteData := false
+		for _, l := range lines {
+			if !isData(l) {
+				out.WriteString(l)
+				out.WriteByte('\n')
+				continue
+			}
+			if wroteData {
+				continue
+			}
+			wroteData = true
+			frame := []byte(strings.Join(data, "\n"))
+			if len(bytes.TrimSpace(frame)) > 0 {
+				frame = p.frame(ctx, s, frame)
+			}
+			if frame == nil {
+				continue // withheld whole: the event goes without data
+			}
+			for part := range strings.SplitSeq(string(frame), "\n") {
+				out.WriteString("data: ")
+				out.WriteString(part)
+				out.WriteByte('\n')
+			}
+		}
+		out.WriteByte('\n')
+		w.Write(out.Bytes())
+		if fl != nil {
+			fl.Flush()
+		}
+		lines, data = lines[:0], data[:0]
+	}
+	for {
+		line, err := readLine(rd, p.opts.MaxBody)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				p.log.Warn("proxy: upstream event stream ended", "upstream", m.up.URL.Redacted(), "err", err)
+			}
+			flush()
+			return
+		}
+		if line == "" {
+			flush()
+			continue
+		}
+		lines = append(lines, line)
+		if isData(line) {
+			v := strings.TrimPrefix(line, "data")
+			v = strings.TrimPrefix(v, ":")
+			v = strings.TrimPrefix(v, " ")
+			data = append(data, v)
+		}
+	}
+}
+
+func isData(line string) bool {
+	return line == "data" || strings.HasPrefix(line, "data:")
+}
+
+// readLine reads one line of at most max bytes, without its end (LF, CR or
+// CRLF, as SSE allows).
+func readLine(rd *bufio.Reader, max int64) (string, error) {
+	var b []byte
+	for {
+		c, err := rd.ReadByte()
+		if err != nil {
+			if len(b) > 0 && errors.Is(err, io.EOF) {
+				return string(b), nil
+			}
+			return "", err
+		}
+		switch c {
+		case '\n':
+			return string(b), nil
+		case '\r':
+			if n, err := rd.Peek(1); err == nil && n[0] == '\n' {
+				rd.ReadByte()
+			}
+			return string(b), nil
+		}
+		if int64(len(b)) >= max {
+			return "", fmt.Errorf("an event line over %d bytes", max)
+		}
+		b = append(b, c)
+	}
+}
+
+// hopHeaders are the connection's own, not the message's (RFC 9110 7.6.1).
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func copyHeader(dst, src http.Header) {
+	for k, vs := range src {
+		dst[k] = append([]string(nil), vs...)
+	}
+	for _, h := range hopHeaders {
+		dst.Del(h)
+	}
+	dst.Del("Content-Length")
+}
+
+func batch(msgs [][]byte) []byte {
+	if len(msgs) == 1 {
+		return msgs[0]
+	}
+	return append(append([]byte{'['}, bytes.Join(msgs, []byte{','})...), ']')
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
