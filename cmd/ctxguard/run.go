@@ -28,6 +28,7 @@ type cli struct {
 	Globals
 
 	Wrap  wrapCmd  `cmd:"" help:"Run an MCP server (stdio) behind the filter: ctxguard wrap [flags] -- CMD [ARGS...]."`
+	Proxy proxyCmd `cmd:"" help:"Run the filter in front of remote MCP servers (Streamable HTTP): ctxguard proxy --listen ADDR --upstream URL."`
 	Scan  scanCmd  `cmd:"" help:"Score documents for prompt injection offline. Exit 0 clean, 1 suspicious found, 2 error."`
 	Eval  evalCmd  `cmd:"" help:"Measure the detectors on a labeled corpus: precision, recall, F1 and false-positive rate per category."`
 	Audit auditCmd `cmd:"" help:"Read the provenance records."`

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ctxguard/ctxguard/filter/httpproxy"
+	"github.com/ctxguard/ctxguard/store"
+	"github.com/ctxguard/ctxguard/store/bolt"
+)
+
+type proxyCmd struct {
+	filterFlags
+	Listen     string   `name:"listen" required:"" placeholder:"ADDR" help:"Address to serve on, e.g. 127.0.0.1:8080."`
+	Upstream   []string `name:"upstream" required:"" sep:"none" placeholder:"URL|NAME=URL" help:"A Streamable HTTP MCP server: URL is served at its own path (http://h:p/mcp → http://ADDR/mcp); NAME=URL at /NAME + its path. Repeatable (then each needs a name)."`
+	Durability string   `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed."`
+	MaxBody    int64    `name:"max-body" placeholder:"BYTES" help:"Largest request body, JSON response or SSE event (default 64 MiB)."`
+	TLSCert    string   `name:"tls-cert" type:"existingfile" placeholder:"FILE" help:"Serve HTTPS with this certificate (PEM), and --tls-key."`
+	TLSKey     string   `name:"tls-key" type:"existingfile" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
+}
+
+// Help is the command's description in ctxguard proxy --help.
+func (c *proxyCmd) Help() string {
+	return "Run the filter in front of remote MCP servers that speak Streamable HTTP: every response (a JSON body, or an SSE stream event by event) gets the same provenance, baselines, detectors and quarantine as over stdio. Authorization headers and other paths (OAuth discovery) pass through untouched. /healthz answers 200."
+}
+
+func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return exitCode{2, "proxy: --tls-cert and --tls-key go together"}
+	}
+	var ups []httpproxy.Upstream
+	for _, s := range c.Upstream {
+		u, err := httpproxy.ParseUpstream(s)
+		if err != nil {
+			return exitCode{2, "proxy: " + err.Error()}
+		}
+		ups = append(ups, u)
+	}
+	dir, err := g.dataDir()
+	if err != nil {
+		return err
+	}
+	durability, err := store.ParseDurability(firstNonEmpty(c.Durability, g.cfg.Store.Durability))
+	if err != nil {
+		return err
+	}
+	db, err := bolt.Open(dir, bolt.Options{Durability: durability})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log := g.logger(true)
+	f, err := c.newFilter(ctx, g, dir, db, log)
+	if err != nil {
+		return err
+	}
+	p, err := httpproxy.New(httpproxy.Options{Upstreams: ups, Filter: f, MaxBody: c.MaxBody, MaxPending: g.cfg.Filter.MaxPending, Logger: log})
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("/", p)
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	for _, u := range ups {
+		path := u.URL.Path
+		if u.Name != "" {
+			path = "/" + u.Name + path
+		}
+		fmt.Fprintf(g.stdout, "ctxguard proxy: %s://%s%s → %s\n", scheme, ln.Addr(), path, u.URL.Redacted())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if c.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, c.TLSCert, c.TLSKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("proxy: %w", err)
+	case <-ctx.Done():
+	}
+	// Let requests under way finish (open streams get a few seconds).
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	return nil
+}
