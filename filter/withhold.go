@@ -2,7 +2,9 @@ package filter
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
+	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -60,6 +62,9 @@ func rewrite(frame []byte, u *Unit) []byte {
 	return apply(frame, msg.Start, msg.End, edits)
 }
 
+// logLevels are the levels of notifications/message.
+var logLevels = []string{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"}
+
 func isToolResult(method string) bool { return method == "tools/call" }
 
 // replacement is the edit that puts a text placeholder where the item was,
@@ -96,6 +101,27 @@ func replacement(frame []byte, it *ctxguard.Item, text string) edit {
 		e.b = obj("uriTemplate", string(quote(it.URI)), "name", string(quote(it.Name)), "description", string(t))
 	case ctxguard.KindPrompt:
 		e.b = obj("name", string(quote(it.Name)), "description", string(t))
+	case ctxguard.KindError:
+		// The error object of a JSON-RPC response: it keeps the server's
+		// code (when it is one) so that the client still reads an error.
+		var v struct{ Code int }
+		code := ctxguard.CodeWithheld
+		if json.Unmarshal(frame[it.Start:it.End], &v) == nil && v.Code != 0 {
+			code = v.Code
+		}
+		e.b = obj("code", strconv.Itoa(code), "message", string(t))
+	case ctxguard.KindLog:
+		// The params of notifications/message: a level and the data.
+		var v struct{ Level string }
+		level := "warning"
+		if json.Unmarshal(frame[it.Start:it.End], &v) == nil && slices.Contains(logLevels, v.Level) {
+			level = v.Level
+		}
+		e.b = obj("level", string(quote(level)), "data", string(t))
+	case ctxguard.KindElicitation:
+		// The params of elicitation/create: a message and a form, here an
+		// empty one.
+		e.b = obj("message", string(t), "requestedSchema", `{"type":"object","properties":{}}`)
 	default:
 		// A string stays a string, an array of values an array, and any
 		// other object (an unknown content block) becomes a text block.
@@ -103,6 +129,11 @@ func replacement(frame []byte, it *ctxguard.Item, text string) edit {
 		case '[':
 			e.b = append(append([]byte{'['}, t...), ']')
 		case '{':
+			if it.Kind == ctxguard.KindSampling {
+				// A tool definition offered for sampling.
+				e.b = obj("name", string(quote(it.Name)), "description", string(t), "inputSchema", `{"type":"object"}`)
+				break
+			}
 			e.b = obj("type", `"text"`, "text", string(t))
 		default:
 			e.b = t

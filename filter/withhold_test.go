@@ -121,3 +121,73 @@ func TestFailOpen(t *testing.T) {
 		}
 	}
 }
+
+// A placeholder in place of an item that is a whole JSON-RPC error or a
+// request's or notification's params keeps the shape the protocol asks
+// for there: a client must still be able to read the message.
+func TestPlaceholderKeepsProtocolShape(t *testing.T) {
+	tests := []struct {
+		name, request, message string
+		check                  func(m map[string]any) bool
+	}{
+		{"an error", `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`,
+			`{"jsonrpc":"2.0","id":1,"error":{"code":-32002,"message":"EVIL","data":{"uri":"file:///a"}}}`,
+			func(m map[string]any) bool {
+				e, _ := m["error"].(map[string]any)
+				msg, _ := e["message"].(string)
+				_, hasData := e["data"]
+				return e["code"] == float64(-32002) && idPattern.MatchString(msg) && !hasData
+			}},
+		{"an error with a code that is not an integer", `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`,
+			`{"jsonrpc":"2.0","id":1,"error":{"code":"EVIL","message":"x"}}`,
+			func(m map[string]any) bool {
+				e, _ := m["error"].(map[string]any)
+				msg, _ := e["message"].(string)
+				return e["code"] == float64(ctxguard.CodeWithheld) && idPattern.MatchString(msg)
+			}},
+		{"a log message", "",
+			`{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"error","logger":"x","data":"EVIL"}}`,
+			func(m map[string]any) bool {
+				p, _ := m["params"].(map[string]any)
+				data, _ := p["data"].(string)
+				return p["level"] == "error" && idPattern.MatchString(data)
+			}},
+		{"an elicitation", "",
+			`{"jsonrpc":"2.0","id":7,"method":"elicitation/create","params":{"message":"EVIL","requestedSchema":{"type":"object","properties":{"a":{"type":"string"}}}}}`,
+			func(m map[string]any) bool {
+				p, _ := m["params"].(map[string]any)
+				msg, _ := p["message"].(string)
+				s, _ := p["requestedSchema"].(map[string]any)
+				return idPattern.MatchString(msg) && s["type"] == "object"
+			}},
+		{"a tool offered for sampling", "",
+			`{"jsonrpc":"2.0","id":8,"method":"sampling/createMessage","params":{"messages":[],"maxTokens":5,"tools":[{"name":"t","description":"EVIL","inputSchema":{"type":"object"}}]}}`,
+			func(m map[string]any) bool {
+				p, _ := m["params"].(map[string]any)
+				tools, _ := p["tools"].([]any)
+				if len(tools) != 1 {
+					return false
+				}
+				tool, _ := tools[0].(map[string]any)
+				d, _ := tool["description"].(string)
+				s, _ := tool["inputSchema"].(map[string]any)
+				return tool["name"] == "t" && idPattern.MatchString(d) && s["type"] == "object"
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, evilMarker{}, &filter.DecideStage{Policy: &policy.Policy{}})
+			if tt.request != "" {
+				h.client(tt.request)
+			}
+			out, _ := h.server(tt.message)
+			var m map[string]any
+			if err := json.Unmarshal([]byte(out), &m); err != nil {
+				t.Fatalf("not JSON: %s", out)
+			}
+			if bytes.Contains([]byte(out), []byte("EVIL")) || !tt.check(m) {
+				t.Fatalf("wrong shape: %s", out)
+			}
+		})
+	}
+}
