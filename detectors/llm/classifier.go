@@ -412,10 +412,10 @@ func (c *Classifier) fail(err error) error {
 			kind = ErrRefused
 		}
 	case errors.As(err, &ae):
-		msg = fmt.Sprintf("the endpoint answered %s: %s", status(ae.HTTPStatusCode, ae.HTTPStatus), cut(ae.Message, 300))
+		msg = fmt.Sprintf("the endpoint answered %s: %s", status(ae.HTTPStatusCode, ae.HTTPStatus), cut(c.redact(ae.Message), 300))
 	case errors.As(err, &re):
 		msg = fmt.Sprintf("the endpoint answered %s", status(re.HTTPStatusCode, re.HTTPStatus))
-		if b := strings.TrimSpace(string(re.Body)); b != "" {
+		if b := strings.TrimSpace(c.redact(string(re.Body))); b != "" {
 			msg += ": " + cut(b, 300)
 		}
 	case errors.As(err, &ue):
@@ -423,11 +423,18 @@ func (c *Classifier) fail(err error) error {
 	default:
 		msg = err.Error()
 	}
-	msg = fmt.Sprintf("llm: %s at %s: %s", c.cfg.Model, c.host, msg)
-	if c.key != "" {
-		msg = strings.ReplaceAll(msg, c.key, "[redacted]")
-	}
+	// The key is taken out before the message is cut short too, so that
+	// a cut through the key leaves none of it behind.
+	msg = c.redact(fmt.Sprintf("llm: %s at %s: %s", c.cfg.Model, c.host, msg))
 	return &Error{msg: msg, kind: kind}
+}
+
+// redact removes the API key from s.
+func (c *Classifier) redact(s string) string {
+	if c.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.key, "[redacted]")
 }
 
 func status(code int, s string) string {

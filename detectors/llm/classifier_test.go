@@ -330,6 +330,14 @@ func TestKeyNotInErrors(t *testing.T) {
 		{"plain body", func(r *llmtest.Request) llmtest.Reply {
 			return llmtest.Reply{Status: 502, Body: "upstream rejected " + r.Header.Get("Authorization")}
 		}},
+		// A long message is cut short: the key must not be cut with it
+		// and leave its first part behind.
+		{"error object, key at the cut", func(r *llmtest.Request) llmtest.Reply {
+			return llmtest.Reply{Status: 401, Error: strings.Repeat("a", 280) + " " + r.Header.Get("Authorization")}
+		}},
+		{"plain body, key at the cut", func(r *llmtest.Request) llmtest.Reply {
+			return llmtest.Reply{Status: 502, Body: strings.Repeat("a", 280) + " " + r.Header.Get("Authorization")}
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _ := newClassifier(t, llm.Config{Retries: -1}, tt.reply)
@@ -337,7 +345,7 @@ func TestKeyNotInErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if strings.Contains(err.Error(), testKey) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), testKey) {
+			if strings.Contains(err.Error(), testKey[:10]) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), testKey[:10]) {
 				t.Fatalf("the key leaks: %v", err)
 			}
 			if !strings.Contains(err.Error(), "[redacted]") {
