@@ -28,6 +28,9 @@ type Options struct {
 	Policy *policy.Policy
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
+	// Observe, when set, is told of each processed exchange and how long
+	// the filter's chain took on it (for metrics).
+	Observe func(ex *Exchange, took time.Duration)
 }
 
 // Filter runs server frames through the chain. It is safe for concurrent
@@ -135,12 +138,16 @@ func (f *Filter) Process(ctx context.Context, ex *Exchange) (toClient []byte, to
 		f.withheldFrame(ctx, ex)
 		return nil, nil
 	}
+	start := time.Now()
 	for _, st := range f.stages {
 		if err := f.run(ctx, st, ex); err != nil {
 			if !f.failed(ex, st, err) {
 				break
 			}
 		}
+	}
+	if f.opts.Observe != nil {
+		f.opts.Observe(ex, time.Since(start))
 	}
 	return assemble(ex)
 }

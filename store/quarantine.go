@@ -40,6 +40,10 @@ type Quarantine interface {
 	// rejected on, and the changes cursor it is current to.
 	RejectedContent(ctx context.Context) (map[string]string, uint64, error)
 
+	// Count returns how many items have the status ("" for all), without
+	// reading them.
+	Count(ctx context.Context, status ctxguard.QuarantineStatus) (int, error)
+
 	// Changes calls fn, in order, for each item held or reviewed after
 	// cursor (0: from the start), with the cursor of that change, and
 	// returns the last cursor. An item changed twice is reported twice.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/metrics"
 	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/provenance/baseline"
 	"github.com/ctxguard/ctxguard/store"
@@ -22,8 +25,9 @@ type filterFlags struct {
 
 // newFilter builds the filter's chain from the flags and the config: the
 // baseline stage, the detectors (with the LLM behind them when [llm] says
-// so), and the decide stage over the store's queue.
-func (c *filterFlags) newFilter(ctx context.Context, g *Globals, dir string, db *bolt.DB, log *slog.Logger) (*filter.Filter, error) {
+// so), and the decide stage over the store's queue. With a registry, the
+// filter's, the queue's and the LLM's metrics are registered in it.
+func (c *filterFlags) newFilter(ctx context.Context, g *Globals, dir string, db *bolt.DB, log *slog.Logger, reg prometheus.Registerer) (*filter.Filter, error) {
 	var inspectors []filter.Stage
 	bst, err := c.baselineStage(ctx, g, dir, db, log)
 	if err != nil {
@@ -44,10 +48,18 @@ func (c *filterFlags) newFilter(ctx context.Context, g *Globals, dir string, db 
 			return nil, err
 		}
 		inspectors = append(inspectors, &filter.ScanStage{Engine: engine, LLM: cas, Logger: log})
+		if reg != nil && cas != nil {
+			metrics.RegisterLLM(reg, cas)
+		}
 	}
 	pol := c.policy(g, c.Threshold)
 	inspectors = append(inspectors, &filter.DecideStage{Policy: pol, Queue: db, Logger: log})
-	return filter.New(filter.Options{Records: db, Logger: log, Inspectors: inspectors, Policy: pol})
+	opts := filter.Options{Records: db, Logger: log, Inspectors: inspectors, Policy: pol}
+	if reg != nil {
+		opts.Observe = metrics.NewFilter(reg).Observe
+		metrics.RegisterQueue(reg, db)
+	}
+	return filter.New(opts)
 }
 
 // baselineFlags are the filter's flags for signed baselines and pins.

@@ -10,6 +10,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/ctxguard/ctxguard/filter/httpproxy"
 	"github.com/ctxguard/ctxguard/store"
 	"github.com/ctxguard/ctxguard/store/bolt"
@@ -27,7 +31,7 @@ type proxyCmd struct {
 
 // Help is the command's description in ctxguard proxy --help.
 func (c *proxyCmd) Help() string {
-	return "Run the filter in front of remote MCP servers that speak Streamable HTTP: every response (a JSON body, or an SSE stream event by event) gets the same provenance, baselines, detectors and quarantine as over stdio. Authorization headers and other paths (OAuth discovery) pass through untouched. /healthz answers 200."
+	return "Run the filter in front of remote MCP servers that speak Streamable HTTP: every response (a JSON body, or an SSE stream event by event) gets the same provenance, baselines, detectors and quarantine as over stdio. Authorization headers and other paths (OAuth discovery) pass through untouched. /healthz answers 200; /metrics serves Prometheus metrics (requests, items by verdict and decision, the filter's latency, the quarantine's depth, the LLM's calls and tokens)."
 }
 
 func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
@@ -56,7 +60,9 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer db.Close()
 	log := g.logger(true)
-	f, err := c.newFilter(ctx, g, dir, db, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f, err := c.newFilter(ctx, g, dir, db, log, reg)
 	if err != nil {
 		return err
 	}
@@ -64,9 +70,13 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return exitCode{2, err.Error()}
 	}
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ctxguard_proxy_requests_total",
+		Help: "HTTP requests the proxy served, by method and status code."}, []string{"method", "code"})
+	reg.MustRegister(requests)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.Handle("/", p)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", promhttp.InstrumentHandlerCounter(requests, p))
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -74,6 +75,18 @@ func TestProxyBinary(t *testing.T) {
 		}
 	}
 	cs.Close()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`ctxguard_items_total{decision="quarantine",kind="text",verdict="suspicious"} 1`,
+		`ctxguard_quarantine_items{status="pending"} 1`, `ctxguard_proxy_requests_total{code="200",method="post"}`, "ctxguard_filter_seconds_bucket"} {
+		if !strings.Contains(string(mb), want) {
+			t.Fatalf("/metrics lacks %s:\n%s", want, mb)
+		}
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -61,7 +61,7 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 	defer db.Close()
 
 	log := g.logger(true)
-	f, err := c.newFilter(ctx, g, dir, db, log)
+	f, err := c.newFilter(ctx, g, dir, db, log, nil)
 	if err != nil {
 		return err
 	}

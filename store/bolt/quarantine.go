@@ -314,6 +314,27 @@ func (db *DB) RejectedContent(ctx context.Context) (map[string]string, uint64, e
 	return out, cursor, err
 }
 
+// Count implements store.Quarantine.
+func (db *DB) Count(ctx context.Context, status ctxguard.QuarantineStatus) (int, error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := db.view(func(tx *bbolt.Tx) error {
+		if status == "" {
+			n = tx.Bucket(bucketQueue).Stats().KeyN
+			return nil
+		}
+		prefix := []byte(string(status) + "\x00")
+		c := tx.Bucket(bucketByStatus).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
 // Changes implements store.Quarantine.
 func (db *DB) Changes(ctx context.Context, after uint64, fn func(uint64, *ctxguard.QuarantineItem) error) (uint64, error) {
 	last := after

@@ -181,5 +181,10 @@ func TestQuarantine(t *testing.T, open func(t *testing.T) store.Quarantine) {
 		if len(rel) != 52 || len(pend) != 48 {
 			t.Fatalf("%d released, %d pending; want 52 and 48", len(rel), len(pend))
 		}
+		for st, want := range map[ctxguard.QuarantineStatus]int{"": 100, ctxguard.StatusPending: 48, ctxguard.StatusReleased: 52, ctxguard.StatusRejected: 0} {
+			if n, err := s.Count(ctx, st); err != nil || n != want {
+				t.Fatalf("Count(%q) = %d %v, want %d", st, n, err, want)
+			}
+		}
 	})
 }
