@@ -142,8 +142,8 @@ func (c *quarantineShowCmd) Run(ctx context.Context, g *Globals) error {
 	if it.Tool != "" {
 		fmt.Fprintf(w, "tool     %s\n", sanitizeLine(it.Tool))
 	}
-	fmt.Fprintf(w, "method   %s (request id %s, session %s, client %s %s)\n", it.Record.Method, sanitizeLine(string(it.Record.RequestID)),
-		it.Record.Session, sanitizeLine(it.Record.Client.Name), sanitizeLine(it.Record.Client.Version))
+	fmt.Fprintf(w, "method   %s (request id %s, session %s, client %s %s)\n", sanitizeLine(it.Record.Method), sanitizeLine(string(it.Record.RequestID)),
+		sanitizeLine(it.Record.Session), sanitizeLine(it.Record.Client.Name), sanitizeLine(it.Record.Client.Version))
 	fmt.Fprintf(w, "sha256   %s (%d bytes)\n", it.SHA256, it.ContentSize)
 	withheld := "withheld from the client"
 	if !it.Withheld {
