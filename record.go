@@ -112,6 +112,17 @@ type Origin struct {
 	// the wire, so calls with the same arguments can be grouped without
 	// storing the arguments.
 	ArgsSHA256 string `json:"args_sha256,omitempty"`
+	// Caller is who called, over HTTP: never the credential itself.
+	Caller *Caller `json:"caller,omitempty"`
+}
+
+// Caller identifies an HTTP caller by its credential without keeping it.
+type Caller struct {
+	// TokenSHA256 is the SHA-256 of the Authorization header's value.
+	TokenSHA256 string `json:"token_sha256"`
+	// Subject is the "sub" claim when the bearer token is a JWT. It is read,
+	// not verified: verifying is the upstream's business.
+	Subject string `json:"subject,omitempty"`
 }
 
 // Peer names a client or server implementation.

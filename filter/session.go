@@ -47,6 +47,7 @@ type Session struct {
 	MaxPending int
 
 	mu       sync.Mutex
+	caller   *ctxguard.Caller
 	client   ctxguard.Peer
 	version  string
 	pending  map[string][]*Request
@@ -239,6 +240,14 @@ func (s *Session) PendingCount() int {
 	return s.npending
 }
 
+// SetCaller records who calls in this session (over HTTP), for the
+// records of what follows.
+func (s *Session) SetCaller(c *ctxguard.Caller) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.caller = c
+}
+
 // origin returns the origin of a message answering r (nil for messages
 // that answer no known request).
 func (s *Session) origin(kind jsonrpc.Kind, method string, id []byte, r *Request) ctxguard.Origin {
@@ -246,7 +255,7 @@ func (s *Session) origin(kind jsonrpc.Kind, method string, id []byte, r *Request
 	o := ctxguard.Origin{
 		Server: s.Server, Transport: s.Transport, Session: s.ID,
 		Client: s.client, ProtocolVersion: s.version,
-		Message: kind.String(), Method: method,
+		Message: kind.String(), Method: method, Caller: s.caller,
 	}
 	s.mu.Unlock()
 	if len(id) > 0 {

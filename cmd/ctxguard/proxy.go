@@ -25,6 +25,8 @@ type proxyCmd struct {
 	Upstream   []string `name:"upstream" required:"" sep:"none" placeholder:"URL|NAME=URL" help:"A Streamable HTTP MCP server: URL is served at its own path (http://h:p/mcp → http://ADDR/mcp); NAME=URL at /NAME + its path. Repeatable (then each needs a name)."`
 	Durability string   `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed."`
 	MaxBody    int64    `name:"max-body" placeholder:"BYTES" help:"Largest request body, JSON response or SSE event (default 64 MiB)."`
+	Host       []string `name:"host" sep:"none" placeholder:"NAME" help:"Host name the proxy answers to (Host and Origin headers); repeatable. Default on loopback: localhost, 127.0.0.1, ::1 (DNS rebinding protection); elsewhere any."`
+	Origin     []string `name:"origin" sep:"none" placeholder:"URL" help:"Further origin (scheme://host[:port]) browsers may call the proxy from; repeatable."`
 	TLSCert    string   `name:"tls-cert" type:"existingfile" placeholder:"FILE" help:"Serve HTTPS with this certificate (PEM), and --tls-key."`
 	TLSKey     string   `name:"tls-key" type:"existingfile" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
 }
@@ -66,7 +68,12 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	p, err := httpproxy.New(httpproxy.Options{Upstreams: ups, Filter: f, MaxBody: c.MaxBody, MaxPending: g.cfg.Filter.MaxPending, Logger: log})
+	hosts := c.Host
+	if loopback, _ := isLoopback(c.Listen); loopback && len(hosts) == 0 {
+		hosts = httpproxy.LoopbackHosts
+	}
+	p, err := httpproxy.New(httpproxy.Options{Upstreams: ups, Filter: f, MaxBody: c.MaxBody, MaxPending: g.cfg.Filter.MaxPending,
+		Hosts: hosts, Origins: c.Origin, Logger: log})
 	if err != nil {
 		return exitCode{2, err.Error()}
 	}

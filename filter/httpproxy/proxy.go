@@ -68,7 +68,11 @@ type Options struct {
 	MaxBody int64
 	// MaxPending bounds each session's unanswered requests.
 	MaxPending int
-	Logger     *slog.Logger
+	// Hosts are the host names the proxy answers to (Host header, and the
+	// host of an Origin header); empty: any. A proxy on loopback should
+	// list LoopbackHosts. Origins are further origins allowed to call it.
+	Hosts, Origins []string
+	Logger         *slog.Logger
 }
 
 // Proxy serves the upstreams through the filter. It is an http.Handler.
@@ -76,6 +80,7 @@ type Proxy struct {
 	opts   Options
 	log    *slog.Logger
 	mounts []*mount
+	guard  hostGuard
 
 	mu       sync.Mutex
 	sessions map[string]*filter.Session // mount endpoint + "\x00" + Mcp-Session-Id
@@ -106,6 +111,10 @@ func New(opts Options) (*Proxy, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Proxy{opts: opts, log: opts.Logger, sessions: map[string]*filter.Session{}}
+	for _, h := range opts.Hosts {
+		p.guard.hosts = append(p.guard.hosts, hostName(h))
+	}
+	p.guard.origins = opts.Origins
 	seen := map[string]bool{}
 	for _, u := range opts.Upstreams {
 		m := &mount{up: u}
@@ -137,6 +146,11 @@ func New(opts Options) (*Proxy, error) {
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !p.guard.allows(r) {
+		p.log.Warn("proxy: refused a request for a host or origin it does not serve", "host", r.Host, "origin", r.Header.Get("Origin"))
+		http.Error(w, "ctxguard: host or origin not allowed", http.StatusForbidden)
+		return
+	}
 	for _, m := range p.mounts {
 		if r.URL.Path == m.endpoint {
 			p.serveMCP(w, r, m)
@@ -227,6 +241,7 @@ func (p *Proxy) post(w http.ResponseWriter, r *http.Request, m *mount) {
 	}
 	sid := r.Header.Get(sessionHeader)
 	s := p.session(m, sid)
+	s.SetCaller(callerOf(r))
 	replies, forward := s.FromClient(body)
 	if !forward {
 		w.Header().Set("Content-Type", "application/json")

@@ -1,11 +1,14 @@
 package httpproxy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -57,7 +60,12 @@ func upstream(t *testing.T, jsonResponse bool) *httptest.Server {
 // front of the upstreams.
 func proxy(t *testing.T, ups ...string) (*httptest.Server, *bolt.DB) {
 	t.Helper()
-	db, err := bolt.Open(t.TempDir(), bolt.Options{Durability: store.Relaxed})
+	return proxyIn(t, t.TempDir(), ups...)
+}
+
+func proxyIn(t *testing.T, dir string, ups ...string) (*httptest.Server, *bolt.DB) {
+	t.Helper()
+	db, err := bolt.Open(dir, bolt.Options{Durability: store.Relaxed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +249,119 @@ func TestParseUpstream(t *testing.T) {
 		u, err := httpproxy.ParseUpstream(tc.in)
 		if (err == nil) != tc.ok || (tc.ok && (u.Name != tc.name || u.URL.String() != tc.url)) {
 			t.Errorf("ParseUpstream(%q) = %+v, %v", tc.in, u, err)
+		}
+	}
+}
+
+// bearer adds an Authorization header to every request.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Each record names the caller by a hash of its credential and the JWT's
+// subject; the token itself is stored nowhere.
+func TestCallerIsRecordedNotTheToken(t *testing.T) {
+	up := upstream(t, true)
+	var seenAuth string
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seenAuth = r.Header.Get("Authorization")
+		up.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer auth.Close()
+	dir := t.TempDir()
+	px, db := proxyIn(t, dir, auth.URL+"/mcp")
+	// A JWT whose payload is {"sub":"alice@example.com"} (the signature
+	// is not checked by the proxy).
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZUBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
+	c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: px.URL + "/mcp", DisableStandaloneSSE: true,
+		HTTPClient: &http.Client{Transport: bearer{jwt}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "file:///kb/handbook.md"}); err != nil {
+		t.Fatal(err)
+	}
+	cs.Close()
+	if seenAuth != "Bearer "+jwt {
+		t.Fatalf("the upstream got Authorization %q: it must pass untouched", seenAuth)
+	}
+	var found bool
+	for _, r := range records(t, db) {
+		if r.Method == "resources/read" {
+			found = true
+			if r.Caller == nil || r.Caller.Subject != "alice@example.com" || len(r.Caller.TokenSHA256) != 64 {
+				t.Fatalf("caller %+v", r.Caller)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no resources/read record")
+	}
+	db.Close()
+	raw, err := os.ReadFile(filepath.Join(dir, bolt.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(filepath.Join(dir, bolt.FileName+bolt.WALSuffix))
+	if bytes.Contains(raw, []byte(jwt)) || bytes.Contains(wal, []byte(jwt)) || bytes.Contains(raw, []byte("c2lnbmF0dXJl")) {
+		t.Fatal("the bearer token is in the store")
+	}
+}
+
+// A proxy answers only its own host names, and browsers' cross-origin
+// requests only from allowed origins (DNS rebinding protection).
+func TestHostAndOriginGuard(t *testing.T) {
+	up := upstream(t, true)
+	db, err := bolt.Open(t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	f, _ := filter.New(filter.Options{Records: db})
+	u, _ := httpproxy.ParseUpstream(up.URL + "/mcp")
+	p, err := httpproxy.New(httpproxy.Options{Upstreams: []httpproxy.Upstream{u}, Filter: f, Hosts: httpproxy.LoopbackHosts, Origins: []string{"https://app.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := httptest.NewServer(p)
+	defer px.Close()
+	ping := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
+	for _, tc := range []struct {
+		name, host, origin string
+		want               int
+	}{
+		{"loopback", "", "", http.StatusOK},
+		{"localhost name", "localhost", "", http.StatusOK},
+		{"rebound name", "evil.example", "", http.StatusForbidden},
+		{"same-host origin", "", "http://127.0.0.1:1234", http.StatusOK},
+		{"allowed origin", "", "https://app.example", http.StatusOK},
+		{"foreign origin", "", "https://evil.example", http.StatusForbidden},
+		{"null origin", "", "null", http.StatusForbidden},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, px.URL+"/mcp", strings.NewReader(ping))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		// The upstream answers a ping without a session with 400 or 200;
+		// what matters is whether the proxy let it through.
+		got := resp.StatusCode
+		if tc.want == http.StatusOK && got == http.StatusForbidden || tc.want == http.StatusForbidden && got != http.StatusForbidden {
+			t.Errorf("%s: status %d", tc.name, got)
 		}
 	}
 }
