@@ -113,6 +113,14 @@ func (s *DecideStage) Run(ctx context.Context, ex *Exchange) error {
 			it.Record = *recordOf(ex, it.ID)
 		}
 		if err := s.Queue.Hold(ctx, hold); err != nil {
+			// Not queued: no record may name the item, nor say it was
+			// withheld for review; the failure stance decides what the
+			// client gets.
+			for _, it := range hold {
+				if in := inspectionOf(ex, it.ID); in != nil {
+					in.Withhold, in.Record.Withheld, in.Record.QuarantineID = false, false, ""
+				}
+			}
 			return fmt.Errorf("quarantine: %w", err)
 		}
 	}
@@ -157,14 +165,22 @@ func (s *DecideStage) queueItem(in *Inspection, withheld bool) *ctxguard.Quarant
 
 // recordOf returns the record of the held item id in the exchange.
 func recordOf(ex *Exchange, id string) *ctxguard.Record {
+	if in := inspectionOf(ex, id); in != nil {
+		return &in.Record
+	}
+	return &ctxguard.Record{}
+}
+
+// inspectionOf returns the inspection of the held item id in the exchange.
+func inspectionOf(ex *Exchange, id string) *Inspection {
 	for _, u := range ex.Units {
 		for _, in := range u.Items {
 			if in.Record.QuarantineID == id {
-				return &in.Record
+				return in
 			}
 		}
 	}
-	return &ctxguard.Record{}
+	return nil
 }
 
 // reasons says why an item was held, for the reviewer.

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"testing"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter"
 	"github.com/ctxguard/ctxguard/filter/policy"
+	"github.com/ctxguard/ctxguard/store"
 )
 
 // evilMarker judges every item whose content holds "EVIL" suspicious, in
@@ -187,6 +189,44 @@ func TestPlaceholderKeepsProtocolShape(t *testing.T) {
 			}
 			if bytes.Contains([]byte(out), []byte("EVIL")) || !tt.check(m) {
 				t.Fatalf("wrong shape: %s", out)
+			}
+		})
+	}
+}
+
+// failingHold is a queue that cannot hold items.
+type failingHold struct{ store.Quarantine }
+
+func (failingHold) Hold(context.Context, []*ctxguard.QuarantineItem) error {
+	return errors.New("disk full")
+}
+
+// When the queue cannot hold an item, no record names a quarantine item
+// that does not exist, nor says the item was withheld when fail open
+// forwarded it. (Fail closed withholds the message; its record is not
+// written at all, as for any stage that fails closed.)
+func TestHoldFailureLeavesNoPhantomQuarantine(t *testing.T) {
+	for _, fail := range []policy.Fail{policy.Open} {
+		t.Run(string(fail), func(t *testing.T) {
+			h := newHarness(t)
+			f, err := filter.New(filter.Options{Records: h.db, Inspectors: []filter.Stage{evilMarker{},
+				&filter.DecideStage{Policy: &policy.Policy{Default: policy.Settings{Fail: fail}}, Queue: failingHold{h.db}}},
+				Policy: &policy.Policy{Default: policy.Settings{Fail: fail}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.f = f
+			h.client(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`)
+			out, _ := h.server(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a","text":"EVIL"}]}}`)
+			if forwarded := bytes.Contains([]byte(out), []byte("EVIL")); forwarded != (fail == policy.Open) {
+				t.Fatalf("fail %s: the client got %s", fail, out)
+			}
+			recs := h.records()
+			if len(recs) != 1 {
+				t.Fatalf("records: %+v", recs)
+			}
+			if r := recs[0]; r.QuarantineID != "" || (fail == policy.Open && r.Withheld) {
+				t.Fatalf("fail %s: the record says quarantine id %q, withheld %v", fail, r.QuarantineID, r.Withheld)
 			}
 		})
 	}
