@@ -158,9 +158,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Anything else under a mount (OAuth discovery documents, for one)
-	// is the upstream's business and passes as it is.
+	// is the upstream's business and passes as it is, but for the message
+	// posts of a legacy SSE session, which the filter must see to read the
+	// responses the stream carries.
 	for _, m := range p.mounts {
 		if m.prefix == "" || strings.HasPrefix(r.URL.Path, m.prefix+"/") {
+			if s := p.legacySession(m, r); s != nil && r.Method == http.MethodPost {
+				p.postTo(w, r, m, s)
+				return
+			}
 			m.other.ServeHTTP(w, r)
 			return
 		}
@@ -234,13 +240,20 @@ func (p *Proxy) dropSession(m *mount, id string) {
 }
 
 func (p *Proxy) post(w http.ResponseWriter, r *http.Request, m *mount) {
+	s := p.legacySession(m, r)
+	if s == nil {
+		s = p.session(m, r.Header.Get(sessionHeader))
+	}
+	p.postTo(w, r, m, s)
+}
+
+// postTo reads a client's POST as a frame of session s and forwards it.
+func (p *Proxy) postTo(w http.ResponseWriter, r *http.Request, m *mount, s *filter.Session) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxBody))
 	if err != nil {
 		http.Error(w, fmt.Sprintf("ctxguard: request body over %d bytes", p.opts.MaxBody), http.StatusRequestEntityTooLarge)
 		return
 	}
-	sid := r.Header.Get(sessionHeader)
-	s := p.session(m, sid)
 	s.SetCaller(callerOf(r))
 	replies, forward := s.FromClient(body)
 	if !forward {
@@ -290,6 +303,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body [
 // upstreamRequest is the client's request, for the upstream.
 func (p *Proxy) upstreamRequest(r *http.Request, m *mount, body []byte) (*http.Request, error) {
 	u := *m.up.URL
+	if r.URL.Path != m.endpoint {
+		u.Path, u.RawPath = strings.TrimPrefix(r.URL.Path, m.prefix), ""
+	}
 	u.RawQuery = r.URL.RawQuery
 	var rd io.Reader = r.Body
 	if body != nil {
@@ -364,6 +380,19 @@ func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reade
 	var data []string
 	flush := func() {
 		if len(lines) == 0 {
+			return
+		}
+		if eventName(lines) == "endpoint" {
+			// The legacy (2024-11-05) transport's first event says where
+			// to post messages: bind that session here, and point the
+			// client at the proxy's path for it.
+			p.rewriteEndpoint(lines, data, m, s)
+			out := strings.Join(lines, "\n") + "\n\n"
+			w.Write([]byte(out))
+			if fl != nil {
+				fl.Flush()
+			}
+			lines, data = lines[:0], data[:0]
 			return
 		}
 		var out bytes.Buffer
@@ -477,4 +506,79 @@ func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// eventName is the SSE event's type ("message" when it names none).
+func eventName(lines []string) string {
+	name := "message"
+	for _, l := range lines {
+		if v, ok := strings.CutPrefix(l, "event:"); ok {
+			name = strings.TrimPrefix(v, " ")
+		}
+	}
+	return name
+}
+
+// legacyIDs are the query parameters legacy SSE servers name their
+// sessions by.
+var legacyIDs = []string{"sessionId", "sessionid", "session_id"}
+
+func legacyID(q url.Values) string {
+	for _, k := range legacyIDs {
+		if v := q.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// legacySession returns the session a legacy SSE stream bound to the
+// request's session query parameter, if any.
+func (p *Proxy) legacySession(m *mount, r *http.Request) *filter.Session {
+	id := legacyID(r.URL.Query())
+	if id == "" {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sessions[m.endpoint+"\x00legacy\x00"+id]
+}
+
+// rewriteEndpoint binds the stream's session to the endpoint event's
+// session id and rewrites the endpoint, in place, to the proxy's path.
+func (p *Proxy) rewriteEndpoint(lines, data []string, m *mount, s *filter.Session) {
+	ep := strings.Join(data, "")
+	u, err := url.Parse(ep)
+	if err != nil {
+		return
+	}
+	if id := legacyID(u.Query()); id != "" {
+		s.ID = id // no message of the session has been read yet
+		p.mu.Lock()
+		p.sessions[m.endpoint+"\x00legacy\x00"+id] = s
+		p.mu.Unlock()
+	}
+	// An absolute endpoint on the upstream, or an absolute path, is
+	// moved under the proxy's mount; a relative one stays relative.
+	switch {
+	case u.IsAbs() && u.Host == m.up.URL.Host:
+		u.Scheme, u.Host = "", ""
+		u.Path = m.prefix + u.Path
+	case strings.HasPrefix(ep, "/"):
+		u.Path = m.prefix + u.Path
+	default:
+		return
+	}
+	for i, l := range lines {
+		if isData(l) {
+			lines[i] = "data: " + u.String()
+			// An endpoint spread over several data lines keeps only the first.
+			for j := i + 1; j < len(lines); j++ {
+				if isData(lines[j]) {
+					lines[j] = ":"
+				}
+			}
+			return
+		}
+	}
 }

@@ -365,3 +365,47 @@ func TestHostAndOriginGuard(t *testing.T) {
 		}
 	}
 }
+
+// The legacy HTTP+SSE transport (2024-11-05): the stream's endpoint event
+// is rewritten to the proxy's mount, the client's message posts are read
+// as that session's, and the responses on the stream are filtered like any
+// other.
+func TestLegacySSE(t *testing.T) {
+	srv, err := demo.NewServer(docs, "file:///kb/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	defer up.Close()
+	for _, mount := range []string{up.URL + "/sse", "kb=" + up.URL + "/sse"} {
+		px, db := proxy(t, mount)
+		path := "/sse"
+		if strings.HasPrefix(mount, "kb=") {
+			path = "/kb/sse"
+		}
+		c := mcp.NewClient(&mcp.Implementation{Name: "sse-client", Version: "1"}, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cs, err := c.Connect(ctx, &mcp.SSEClientTransport{Endpoint: px.URL + path}, nil)
+		if err != nil {
+			t.Fatalf("%s: connect: %v", mount, err)
+		}
+		got := session(t, cs)
+		cs.Close()
+		cancel()
+		if !strings.Contains(got["file:///kb/handbook.md"], "portal") || !strings.Contains(got["file:///kb/supplier.md"], "withheld for review") {
+			t.Fatalf("%s: %v", mount, got)
+		}
+		var reads int
+		for _, r := range records(t, db) {
+			if r.Method == "resources/read" && r.Kind == ctxguard.KindText {
+				reads++
+				if r.Client.Name != "sse-client" || r.Session == "" {
+					t.Fatalf("%s: record origin %+v", mount, r.Origin)
+				}
+			}
+		}
+		if reads != len(docs) {
+			t.Fatalf("%s: %d resources/read records, want %d (responses not correlated?)", mount, reads, len(docs))
+		}
+	}
+}
