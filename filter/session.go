@@ -218,6 +218,19 @@ func (s *Session) answered(frame []byte, m jsonrpc.Message, r *Request) {
 	}
 }
 
+// Abandon removes and returns those of the requests with the given raw ids
+// that are still unanswered: over HTTP, the requests of one POST whose
+// response stream ended early.
+func (s *Session) Abandon(ids [][]byte) []*Request {
+	var out []*Request
+	for _, id := range ids {
+		if r := s.take(id); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Pending removes and returns every unanswered request, oldest first, as
 // when the server went away.
 func (s *Session) Pending() []*Request {

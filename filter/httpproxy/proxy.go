@@ -17,11 +17,13 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter"
@@ -60,9 +62,13 @@ func ParseUpstream(s string) (Upstream, error) {
 type Options struct {
 	Upstreams []Upstream
 	Filter    *filter.Filter
-	// Client talks to the upstreams. Default: http.DefaultTransport with
-	// no overall timeout (streams are long-lived).
+	// Client talks to the upstreams. Default: a transport that waits at
+	// most UpstreamTimeout for an upstream's response headers, with no
+	// overall timeout (streams are long-lived).
 	Client *http.Client
+	// UpstreamTimeout bounds the wait for an upstream to connect and to
+	// start its answer (default 30s).
+	UpstreamTimeout time.Duration
 	// MaxBody bounds a request body, a JSON response and one SSE event
 	// (default 64 MiB).
 	MaxBody int64
@@ -101,8 +107,18 @@ func New(opts Options) (*Proxy, error) {
 	if len(opts.Upstreams) == 0 {
 		return nil, errors.New("httpproxy: no upstream")
 	}
+	if opts.UpstreamTimeout <= 0 {
+		opts.UpstreamTimeout = 30 * time.Second
+	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{}
+		opts.Client = &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: opts.UpstreamTimeout}).DialContext,
+			TLSHandshakeTimeout:   opts.UpstreamTimeout,
+			ResponseHeaderTimeout: opts.UpstreamTimeout,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+		}}
 	}
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 64 << 20
@@ -294,6 +310,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body [
 		w.Header().Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
 		p.stream(w, r.Context(), resp.Body, s, m)
+		if body != nil {
+			p.abandoned(w, s, body)
+		}
 	default:
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
@@ -342,6 +361,31 @@ func (p *Proxy) upstreamFailed(w http.ResponseWriter, body []byte, cause error) 
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadGateway)
 	w.Write(batch(replies))
+}
+
+// abandoned answers, at the end of a POST's event stream, the requests of
+// its body that the stream left unanswered (the upstream closed it early),
+// so that the client is not left waiting.
+func (p *Proxy) abandoned(w http.ResponseWriter, s *filter.Session, body []byte) {
+	f, err := jsonrpc.Parse(body)
+	if err != nil {
+		return
+	}
+	var ids [][]byte
+	for _, m := range f.Messages {
+		if m.Kind == jsonrpc.Request {
+			ids = append(ids, m.ID.Of(body))
+		}
+	}
+	for _, r := range s.Abandon(ids) {
+		e := jsonrpc.ErrorResponse(r.ID, ctxguard.CodeServerExited, "ctxguard: the upstream's event stream ended before it answered")
+		if _, err := fmt.Fprintf(w, "event: message\ndata: %s\n\n", e); err != nil {
+			return
+		}
+	}
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
 }
 
 // json filters a JSON response.
@@ -433,7 +477,8 @@ func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reade
 			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
 				p.log.Warn("proxy: upstream event stream ended", "upstream", m.up.URL.Redacted(), "err", err)
 			}
-			flush()
+			// An event the stream ended inside is not an event (the SSE
+			// rules drop it too).
 			return
 		}
 		if line == "" {
@@ -461,9 +506,6 @@ func readLine(rd *bufio.Reader, max int64) (string, error) {
 	for {
 		c, err := rd.ReadByte()
 		if err != nil {
-			if len(b) > 0 && errors.Is(err, io.EOF) {
-				return string(b), nil
-			}
 			return "", err
 		}
 		switch c {
