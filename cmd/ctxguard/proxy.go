@@ -21,14 +21,15 @@ import (
 
 type proxyCmd struct {
 	filterFlags
-	Listen     string   `name:"listen" required:"" placeholder:"ADDR" help:"Address to serve on, e.g. 127.0.0.1:8080."`
-	Upstream   []string `name:"upstream" required:"" sep:"none" placeholder:"URL|NAME=URL" help:"A Streamable HTTP MCP server: URL is served at its own path (http://h:p/mcp → http://ADDR/mcp); NAME=URL at /NAME + its path. Repeatable (then each needs a name)."`
-	Durability string   `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed."`
-	MaxBody    int64    `name:"max-body" placeholder:"BYTES" help:"Largest request body, JSON response or SSE event (default 64 MiB)."`
-	Host       []string `name:"host" sep:"none" placeholder:"NAME" help:"Host name the proxy answers to (Host and Origin headers); repeatable. Default on loopback: localhost, 127.0.0.1, ::1 (DNS rebinding protection); elsewhere any."`
-	Origin     []string `name:"origin" sep:"none" placeholder:"URL" help:"Further origin (scheme://host[:port]) browsers may call the proxy from; repeatable."`
-	TLSCert    string   `name:"tls-cert" type:"existingfile" placeholder:"FILE" help:"Serve HTTPS with this certificate (PEM), and --tls-key."`
-	TLSKey     string   `name:"tls-key" type:"existingfile" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
+	Listen     string        `name:"listen" required:"" placeholder:"ADDR" help:"Address to serve on, e.g. 127.0.0.1:8080."`
+	Upstream   []string      `name:"upstream" required:"" sep:"none" placeholder:"URL|NAME=URL" help:"A Streamable HTTP MCP server: URL is served at its own path (http://h:p/mcp → http://ADDR/mcp); NAME=URL at /NAME + its path. Repeatable (then each needs a name)."`
+	Durability string        `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed."`
+	MaxBody    int64         `name:"max-body" placeholder:"BYTES" help:"Largest request body, JSON response or SSE event (default 64 MiB)."`
+	Timeout    time.Duration `name:"upstream-timeout" placeholder:"DURATION" help:"How long an upstream has to connect and start its answer (default 30s); streams themselves may last."`
+	Host       []string      `name:"host" sep:"none" placeholder:"NAME" help:"Host name the proxy answers to (Host and Origin headers); repeatable. Default on loopback: localhost, 127.0.0.1, ::1 (DNS rebinding protection); elsewhere any."`
+	Origin     []string      `name:"origin" sep:"none" placeholder:"URL" help:"Further origin (scheme://host[:port]) browsers may call the proxy from; repeatable."`
+	TLSCert    string        `name:"tls-cert" type:"existingfile" placeholder:"FILE" help:"Serve HTTPS with this certificate (PEM), and --tls-key."`
+	TLSKey     string        `name:"tls-key" type:"existingfile" placeholder:"FILE" help:"Private key (PEM) of --tls-cert."`
 }
 
 // Help is the command's description in ctxguard proxy --help.
@@ -73,7 +74,7 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 		hosts = httpproxy.LoopbackHosts
 	}
 	p, err := httpproxy.New(httpproxy.Options{Upstreams: ups, Filter: f, MaxBody: c.MaxBody, MaxPending: g.cfg.Filter.MaxPending,
-		Hosts: hosts, Origins: c.Origin, Logger: log})
+		Hosts: hosts, Origins: c.Origin, UpstreamTimeout: c.Timeout, Logger: log})
 	if err != nil {
 		return exitCode{2, err.Error()}
 	}
