@@ -123,6 +123,7 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		hs.Close()
 	}
+	p.CloseIdleConnections()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("proxy: %w", err)
 	}

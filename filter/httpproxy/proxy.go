@@ -160,6 +160,10 @@ func New(opts Options) (*Proxy, error) {
 	return p, nil
 }
 
+// CloseIdleConnections closes the connections to the upstreams that no
+// request uses (at shutdown, or to account for goroutines).
+func (p *Proxy) CloseIdleConnections() { p.opts.Client.CloseIdleConnections() }
+
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !p.guard.allows(r) {

@@ -58,12 +58,12 @@ func upstream(t *testing.T, jsonResponse bool) *httptest.Server {
 
 // proxy puts the filter (detectors, decide stage, a real bbolt store) in
 // front of the upstreams.
-func proxy(t *testing.T, ups ...string) (*httptest.Server, *bolt.DB) {
+func proxy(t testing.TB, ups ...string) (*httptest.Server, *bolt.DB) {
 	t.Helper()
 	return proxyIn(t, t.TempDir(), ups...)
 }
 
-func proxyIn(t *testing.T, dir string, ups ...string) (*httptest.Server, *bolt.DB) {
+func proxyIn(t testing.TB, dir string, ups ...string) (*httptest.Server, *bolt.DB) {
 	t.Helper()
 	db, err := bolt.Open(dir, bolt.Options{Durability: store.Relaxed})
 	if err != nil {
