@@ -5,6 +5,7 @@ BIN       := bin/ctxguard
 PKGS      := ./...
 FUZZTIME  ?= 30s
 NODE_DIR  := tools/node
+CONFORMANCE_DIR := tools/conformance
 
 .DEFAULT_GOAL := help
 
@@ -21,11 +22,23 @@ demo: build ## Run the demo: a signed knowledge base behind the filter, read by 
 	./$(BIN) demo
 
 .PHONY: deps
-deps: $(NODE_DIR)/node_modules/.installed ## Install the npm MCP peers the tests use (into tools/node).
+deps: $(NODE_DIR)/node_modules/.installed $(CONFORMANCE_DIR)/node_modules/.installed ## Install the npm MCP peers and the conformance suite the tests use (into tools/).
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 	touch $@
+
+$(CONFORMANCE_DIR)/node_modules/.installed: $(CONFORMANCE_DIR)/package.json $(CONFORMANCE_DIR)/package-lock.json
+	cd $(CONFORMANCE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+# The Go SDK's conformance fixture server, at the SDK version go.mod uses.
+bin/everything-server: go.mod
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/modelcontextprotocol/go-sdk/conformance/everything-server@$$($(GO) list -m -f '{{.Version}}' github.com/modelcontextprotocol/go-sdk)
+
+.PHONY: conformance
+conformance: build deps bin/everything-server ## The official MCP conformance suite, directly and through ctxguard proxy: the same results both ways.
+	$(CONFORMANCE_DIR)/run.sh
 
 .PHONY: lint
 lint: ## gofmt and go vet.
@@ -34,8 +47,9 @@ lint: ## gofmt and go vet.
 	$(GO) vet $(PKGS)
 
 .PHONY: test
-test: deps lint ## All tests, with the race detector (installs the npm peers first).
+test: deps lint ## All tests, with the race detector (installs the npm peers first), then the conformance suite through the proxy.
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(MAKE) conformance
 
 .PHONY: bench
 bench: build ## Benchmarks: the filter's hot path and the relay side by side with a direct connection.

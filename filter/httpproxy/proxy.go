@@ -342,6 +342,10 @@ func (p *Proxy) upstreamRequest(r *http.Request, m *mount, body []byte) (*http.R
 	// The filter reads the upstream's bytes: let the transport ask for
 	// compression and undo it, rather than pass the client's choice on.
 	out.Header.Del("Accept-Encoding")
+	// The proxy checked the Origin against its own names; the upstream,
+	// which has other names, would refuse it (its own DNS rebinding
+	// check). The request to it comes from the proxy, not a browser.
+	out.Header.Del("Origin")
 	if body != nil {
 		out.ContentLength = int64(len(body))
 	}
