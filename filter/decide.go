@@ -36,6 +36,29 @@ type DecideStage struct {
 	mu       sync.Mutex
 	rejected map[string]string // SHA-256 → the item it was rejected on
 	readAt   time.Time
+	// held are the items this stage queued, by content and URI, so that
+	// content read again while pending maps to its item (bounded: a
+	// forgotten entry only costs a second item).
+	held map[string]string
+}
+
+const maxHeld = 4096
+
+// heldBefore returns the pending item this stage queued for the content at
+// uri, or "".
+func (s *DecideStage) heldBefore(sha, uri string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held[sha+"\x00"+uri]
+}
+
+func (s *DecideStage) remember(sha, uri, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil || len(s.held) >= maxHeld {
+		s.held = map[string]string{}
+	}
+	s.held[sha+"\x00"+uri] = id
 }
 
 // Defaults of the decide stage.
@@ -83,6 +106,10 @@ func (s *DecideStage) Run(ctx context.Context, ex *Exchange) error {
 					d, r.Note = ctxguard.DecisionPass, joinNote(r.Note, "released by a reviewer (quarantine "+id+")")
 				case ctxguard.StatusRejected:
 					r.QuarantineID = id
+				default:
+					// Read again while still in review: the same item, not
+					// a new one for every read.
+					r.QuarantineID = s.heldBefore(r.SHA256, r.URI)
 				}
 			}
 			r.Decision = d
@@ -122,6 +149,9 @@ func (s *DecideStage) Run(ctx context.Context, ex *Exchange) error {
 				}
 			}
 			return fmt.Errorf("quarantine: %w", err)
+		}
+		for _, it := range hold {
+			s.remember(it.SHA256, it.URI, it.ID)
 		}
 	}
 	return nil

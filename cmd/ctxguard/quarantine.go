@@ -277,7 +277,7 @@ func (c *quarantineReleaseCmd) Run(ctx context.Context, g *Globals) error {
 	if c.JSON {
 		return c.printTriaged(g, it, rs)
 	}
-	fmt.Fprintf(g.stdout, "released %s (%s): content %s now passes", it.ID, sanitizeLine(firstNonEmpty(it.URI, it.Tool)), it.SHA256[:16])
+	fmt.Fprintf(g.stdout, "released %s (%s): content %s now passes", it.ID, sanitizeLine(firstNonEmpty(it.URI, it.Tool)), shortSum(it.SHA256))
 	if c.Scope == "global" {
 		fmt.Fprintln(g.stdout, " everywhere")
 	} else {
@@ -307,7 +307,7 @@ func (c *quarantineRejectCmd) Run(ctx context.Context, g *Globals) error {
 	if c.JSON {
 		return c.printTriaged(g, it, nil)
 	}
-	fmt.Fprintf(g.stdout, "rejected %s: content %s is withheld everywhere from now on\n", it.ID, it.SHA256[:16])
+	fmt.Fprintf(g.stdout, "rejected %s: content %s is withheld everywhere from now on\n", it.ID, shortSum(it.SHA256))
 	return nil
 }
 
@@ -388,3 +388,6 @@ func (c *quarantineSearchCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	return printItems(g, items, c.JSON)
 }
+
+// shortSum is the start of a checksum, for a line of output.
+func shortSum(s string) string { return s[:min(len(s), 16)] }

@@ -56,6 +56,10 @@ func TestQuarantineRoundTrip(t *testing.T) {
 	if !strings.Contains(got, "withheld for review") || strings.Contains(got, "DE02") || strings.Contains(got, "addressed") {
 		t.Fatalf("the client got %q for a poisoned document", got)
 	}
+	// Read again while in review: the same item, not a second one.
+	if again, err := read(t, cs, "file:///kb/supplier.md"); err != nil || again.Contents[0].Text != got {
+		t.Fatalf("second read: %v %v", again, err)
+	}
 	items := queueItems(t, data)
 	if len(items) != 1 {
 		t.Fatalf("%d items in the queue, want 1: %+v", len(items), items)
