@@ -139,9 +139,10 @@ func (f *Filter) Process(ctx context.Context, ex *Exchange) (toClient []byte, to
 		return nil, nil
 	}
 	start := time.Now()
-	for _, st := range f.stages {
+	for i, st := range f.stages {
 		if err := f.run(ctx, st, ex); err != nil {
 			if !f.failed(ex, st, err) {
+				f.recordWithheld(ctx, ex, i)
 				break
 			}
 		}
@@ -166,7 +167,7 @@ func (f *Filter) failed(ex *Exchange, st Stage, err error) (goOn bool) {
 				f.log.Error("filter stage failed: forwarding the message unchecked (fail open)", "stage", st.Name(),
 					"server", ex.Session.Server, "method", u.Origin.Method, "err", err)
 				for _, in := range u.Items {
-					in.Withhold = false
+					in.Withhold, in.Record.Withheld = false, false
 					in.Record.Note = joinNote(in.Record.Note, "stage "+st.Name()+" failed; forwarded unchecked (fail open)")
 				}
 				goOn = true
@@ -177,6 +178,32 @@ func (f *Filter) failed(ex *Exchange, st Stage, err error) (goOn bool) {
 		u.Err, u.ErrCode = fmt.Errorf("ctxguard: the response could not be inspected (%s) and was withheld", st.Name()), ctxguard.CodeFilterFailed
 	}
 	return goOn
+}
+
+// recordWithheld stores the records of a frame withheld because stage
+// failed (fail closed) before the record stage ran: what the server sent
+// is accounted for even when the client got an error instead.
+func (f *Filter) recordWithheld(ctx context.Context, ex *Exchange, failed int) {
+	if failed >= len(f.stages)-2 { // the record stage itself failed, or act
+		return
+	}
+	var recs []*ctxguard.Record
+	for _, u := range ex.Units {
+		for _, in := range u.Items {
+			if in.Record.SHA256 == "" {
+				continue // not observed yet
+			}
+			in.Record.Withheld = true
+			in.Record.Note = joinNote(in.Record.Note, "withheld: stage "+f.stages[failed].Name()+" failed (fail closed)")
+			recs = append(recs, &in.Record)
+		}
+	}
+	if len(recs) == 0 {
+		return
+	}
+	if err := f.opts.Records.AppendRecords(ctx, recs); err != nil {
+		f.log.Error("could not record a withheld message", "server", ex.Session.Server, "err", err)
+	}
 }
 
 // run runs one stage, turning a panic into an error: a bug in one stage

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/ctxguard/ctxguard"
@@ -98,7 +99,8 @@ func TestWithheldItemInBatch(t *testing.T) {
 }
 
 // With fail = "open", a message a stage failed on is forwarded unchanged
-// and still recorded; with the default, it is withheld.
+// and still recorded; with the default, it is withheld, and recorded as
+// withheld.
 func TestFailOpen(t *testing.T) {
 	frame := `{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a","text":"hello"}]}}`
 	for _, tc := range []struct {
@@ -118,8 +120,12 @@ func TestFailOpen(t *testing.T) {
 		}
 		h := &harness{t: t, db: db, ctx: context.Background()}
 		recs := h.records()
-		if tc.fail == policy.Open && (len(recs) != 1 || recs[0].Note == "") {
+		if tc.fail == policy.Open && (len(recs) != 1 || recs[0].Note == "" || recs[0].Withheld) {
 			t.Fatalf("fail open: records %+v", recs)
+		}
+		// Withheld (fail closed), the item is still on record, as withheld.
+		if tc.fail == policy.Closed && (len(recs) != 1 || !recs[0].Withheld || !strings.Contains(recs[0].Note, "stage failing failed")) {
+			t.Fatalf("fail closed: records %+v", recs)
 		}
 	}
 }
