@@ -62,6 +62,16 @@ func (c *filterFlags) newFilter(ctx context.Context, g *Globals, dir string, db 
 	return filter.New(opts)
 }
 
+// openFilterStore opens the data directory's store with the durability the
+// flag (else the config) asks for.
+func openFilterStore(g *Globals, dir, flag string) (*bolt.DB, error) {
+	durability, err := store.ParseDurability(firstNonEmpty(flag, g.cfg.Store.Durability))
+	if err != nil {
+		return nil, err
+	}
+	return bolt.Open(dir, bolt.Options{Durability: durability})
+}
+
 // baselineFlags are the filter's flags for signed baselines and pins.
 type baselineFlags struct {
 	Manifests        []string `name:"manifests" sep:"none" placeholder:"PATH" help:"Signed manifest, or directory of them (every file with a .sig beside it); repeatable. Reloaded when changed."`

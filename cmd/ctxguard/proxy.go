@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,8 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ctxguard/ctxguard/filter/httpproxy"
-	"github.com/ctxguard/ctxguard/store"
-	"github.com/ctxguard/ctxguard/store/bolt"
 )
 
 type proxyCmd struct {
@@ -53,11 +50,7 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	durability, err := store.ParseDurability(firstNonEmpty(c.Durability, g.cfg.Store.Durability))
-	if err != nil {
-		return err
-	}
-	db, err := bolt.Open(dir, bolt.Options{Durability: durability})
+	db, err := openFilterStore(g, dir, c.Durability)
 	if err != nil {
 		return err
 	}
@@ -104,27 +97,10 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		fmt.Fprintf(g.stdout, "ctxguard proxy: %s://%s%s → %s\n", scheme, ln.Addr(), path, u.URL.Redacted())
 	}
-	errc := make(chan error, 1)
-	go func() {
-		if c.TLSCert != "" {
-			errc <- hs.ServeTLS(ln, c.TLSCert, c.TLSKey)
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("proxy: %w", err)
-	case <-ctx.Done():
-	}
-	// Let requests under way finish (open streams get a few seconds).
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-	}
+	// Requests under way, open streams included, get a few seconds.
+	err = listener{cert: c.TLSCert, key: c.TLSKey, grace: 10 * time.Second}.serve(ctx, hs, ln)
 	p.CloseIdleConnections()
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err != nil {
 		return fmt.Errorf("proxy: %w", err)
 	}
 	return nil

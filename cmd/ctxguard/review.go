@@ -123,28 +123,10 @@ func (c *reviewCmd) Run(ctx context.Context, g *Globals) error {
 		log.Warn("review: serving plain HTTP on a non-loopback address: tokens and content cross the network in clear", "addr", ln.Addr().String())
 	}
 
-	errc := make(chan error, 1)
-	go func() {
-		if c.TLSCert != "" {
-			errc <- hs.ServeTLS(ln, c.TLSCert, c.TLSKey)
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("review: %w", err)
-	case <-ctx.Done():
-	}
-	// Stop taking requests, let those under way finish, then cut the
-	// websockets (Shutdown does not wait for hijacked connections).
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Close()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	// Stop taking requests, let those under way finish; the websockets
+	// are cut first (Shutdown does not wait for hijacked connections).
+	l := listener{cert: c.TLSCert, key: c.TLSKey, grace: 5 * time.Second, beforeShutdown: func() { srv.Close() }}
+	if err := l.serve(ctx, hs, ln); err != nil {
 		return fmt.Errorf("review: %w", err)
 	}
 	fmt.Fprintln(g.stderr, "ctxguard review: stopped")

@@ -16,8 +16,6 @@ import (
 
 	"github.com/ctxguard/ctxguard/filter"
 	"github.com/ctxguard/ctxguard/filter/stdio"
-	"github.com/ctxguard/ctxguard/store"
-	"github.com/ctxguard/ctxguard/store/bolt"
 )
 
 type wrapCmd struct {
@@ -50,11 +48,7 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		defer stop()
 	}
-	durability, err := store.ParseDurability(firstNonEmpty(c.Durability, g.cfg.Store.Durability))
-	if err != nil {
-		return err
-	}
-	db, err := bolt.Open(dir, bolt.Options{Durability: durability})
+	db, err := openFilterStore(g, dir, c.Durability)
 	if err != nil {
 		return err
 	}
