@@ -11,26 +11,10 @@ import (
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/filtertest"
 	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/store"
 )
-
-// evilMarker judges every item whose content holds "EVIL" suspicious, in
-// place of the detectors, so that the test is about the rewrite alone.
-type evilMarker struct{}
-
-func (evilMarker) Name() string { return "evil" }
-func (evilMarker) Run(_ context.Context, ex *filter.Exchange) error {
-	for _, u := range ex.Units {
-		for _, in := range u.Items {
-			in.Record.Verdict, in.Record.Score = ctxguard.VerdictClean, 0
-			if bytes.Contains(in.Item.Content, []byte("EVIL")) {
-				in.Record.Verdict, in.Record.Score = ctxguard.VerdictSuspicious, 1
-			}
-		}
-	}
-	return nil
-}
 
 var idPattern = regexp.MustCompile(`quarantine id [0-9A-Z]{26}`)
 
@@ -73,7 +57,7 @@ func TestWithheldItemsAreReplacedInPlace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pol := &policy.Policy{Default: policy.Settings{FailToolCall: &tt.failCall}}
-			h := newHarness(t, evilMarker{}, &filter.DecideStage{Policy: pol})
+			h := newHarness(t, filtertest.Marker{Word: "EVIL"}, &filter.DecideStage{Policy: pol})
 			h.client(`{"jsonrpc":"2.0","id":1,"method":"` + tt.method + `","params":` + tt.params + `}`)
 			out, _ := h.server(tt.response)
 			if !json.Valid([]byte(out)) {
@@ -88,7 +72,7 @@ func TestWithheldItemsAreReplacedInPlace(t *testing.T) {
 
 // In a batch, only the message with a held item changes.
 func TestWithheldItemInBatch(t *testing.T) {
-	h := newHarness(t, evilMarker{}, &filter.DecideStage{Policy: &policy.Policy{}})
+	h := newHarness(t, filtertest.Marker{Word: "EVIL"}, &filter.DecideStage{Policy: &policy.Policy{}})
 	h.client(`[{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"a"}},{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"b"}}]`)
 	good := `{"jsonrpc":"2.0","id":2,"result":{"contents":[{"uri":"b","text":"fine"}]}}`
 	out, _ := h.server(`[{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"a","text":"EVIL"}]}}, ` + good + `]`)
@@ -184,7 +168,7 @@ func TestPlaceholderKeepsProtocolShape(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, evilMarker{}, &filter.DecideStage{Policy: &policy.Policy{}})
+			h := newHarness(t, filtertest.Marker{Word: "EVIL"}, &filter.DecideStage{Policy: &policy.Policy{}})
 			if tt.request != "" {
 				h.client(tt.request)
 			}
@@ -215,7 +199,7 @@ func TestHoldFailureLeavesNoPhantomQuarantine(t *testing.T) {
 	for _, fail := range []policy.Fail{policy.Open} {
 		t.Run(string(fail), func(t *testing.T) {
 			h := newHarness(t)
-			f, err := filter.New(filter.Options{Records: h.db, Inspectors: []filter.Stage{evilMarker{},
+			f, err := filter.New(filter.Options{Records: h.db, Inspectors: []filter.Stage{filtertest.Marker{Word: "EVIL"},
 				&filter.DecideStage{Policy: &policy.Policy{Default: policy.Settings{Fail: fail}}, Queue: failingHold{h.db}}},
 				Policy: &policy.Policy{Default: policy.Settings{Fail: fail}}})
 			if err != nil {

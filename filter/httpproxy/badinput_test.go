@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/filtertest"
 	"github.com/ctxguard/ctxguard/filter/httpproxy"
 	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/store/bolt"
@@ -28,7 +29,7 @@ func rawProxy(t *testing.T, handler http.Handler, timeout time.Duration) *httpte
 // "EVIL" in it.
 func streamProxy(t *testing.T, handler http.Handler) *httptest.Server {
 	t.Helper()
-	return proxyWith(t, handler, 0, evil{})
+	return proxyWith(t, handler, 0, filtertest.Marker{Word: "EVIL"})
 }
 
 func proxyWith(t *testing.T, handler http.Handler, timeout time.Duration, inspectors ...filter.Stage) *httptest.Server {
@@ -50,23 +51,6 @@ func proxyWith(t *testing.T, handler http.Handler, timeout time.Duration, inspec
 	px := httptest.NewServer(p)
 	t.Cleanup(px.Close)
 	return px
-}
-
-// evil judges content with "EVIL" in it suspicious, in place of the
-// detectors.
-type evil struct{}
-
-func (evil) Name() string { return "evil" }
-func (evil) Run(_ context.Context, ex *filter.Exchange) error {
-	for _, u := range ex.Units {
-		for _, in := range u.Items {
-			in.Record.Verdict, in.Record.Score = "clean", 0
-			if strings.Contains(string(in.Item.Content), "EVIL") {
-				in.Record.Verdict, in.Record.Score = "suspicious", 1
-			}
-		}
-	}
-	return nil
 }
 
 func post(t *testing.T, url, body string) (*http.Response, string) {

@@ -12,27 +12,12 @@ import (
 	"github.com/ctxguard/ctxguard/detectors/llm"
 	"github.com/ctxguard/ctxguard/detectors/llm/llmtest"
 	"github.com/ctxguard/ctxguard/filter"
+	"github.com/ctxguard/ctxguard/filter/filtertest"
 	"github.com/ctxguard/ctxguard/filter/metrics"
 	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/store"
 	"github.com/ctxguard/ctxguard/store/bolt"
 )
-
-// scorer marks items holding "EVIL" suspicious, in place of the detectors.
-type scorer struct{}
-
-func (scorer) Name() string { return "scorer" }
-func (scorer) Run(_ context.Context, ex *filter.Exchange) error {
-	for _, u := range ex.Units {
-		for _, in := range u.Items {
-			in.Record.Verdict, in.Record.Score = "clean", 0
-			if strings.Contains(string(in.Item.Content), "EVIL") {
-				in.Record.Verdict, in.Record.Score = "suspicious", 1
-			}
-		}
-	}
-	return nil
-}
 
 // The filter's counters follow what it processed, the queue's depth what it
 // holds, and the LLM counters what the classifier asked.
@@ -47,7 +32,7 @@ func TestMetrics(t *testing.T) {
 	metrics.RegisterQueue(reg, db)
 	pol := &policy.Policy{}
 	f, err := filter.New(filter.Options{Records: db, Observe: m.Observe, Policy: pol,
-		Inspectors: []filter.Stage{scorer{}, &filter.DecideStage{Policy: pol, Queue: db}}})
+		Inspectors: []filter.Stage{filtertest.Marker{Word: "EVIL"}, &filter.DecideStage{Policy: pol, Queue: db}}})
 	if err != nil {
 		t.Fatal(err)
 	}
