@@ -28,6 +28,26 @@ type Config struct {
 	Policy    Policy    `toml:"policy"`
 	Review    Review    `toml:"review"`
 	LLM       LLM       `toml:"llm"`
+	Proxy     Proxy     `toml:"proxy"`
+}
+
+// Proxy configures ctxguard proxy; its flags win over these.
+type Proxy struct {
+	// Listen is the address to serve on.
+	Listen string `toml:"listen"`
+	// Upstreams are "URL" or "NAME=URL", as --upstream takes them.
+	Upstreams []string `toml:"upstreams"`
+	// Hosts and Origins widen the names the proxy answers to (see --host
+	// and --origin).
+	Hosts   []string `toml:"hosts"`
+	Origins []string `toml:"origins"`
+	// MaxBody bounds a request body, a JSON response or an SSE event.
+	MaxBody int64 `toml:"max_body"`
+	// UpstreamTimeout bounds the wait for an upstream to start answering.
+	UpstreamTimeout Duration `toml:"upstream_timeout"`
+	// TLSCert and TLSKey serve HTTPS.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // LLM configures the optional LLM classifier, a cascade behind the

@@ -13,13 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ctxguard/ctxguard/config"
 	"github.com/ctxguard/ctxguard/filter/httpproxy"
 )
 
 type proxyCmd struct {
 	filterFlags
-	Listen     string        `name:"listen" required:"" placeholder:"ADDR" help:"Address to serve on, e.g. 127.0.0.1:8080."`
-	Upstream   []string      `name:"upstream" required:"" sep:"none" placeholder:"URL|NAME=URL" help:"A Streamable HTTP MCP server: URL is served at its own path (http://h:p/mcp → http://ADDR/mcp); NAME=URL at /NAME + its path. Repeatable (then each needs a name)."`
+	Listen     string        `name:"listen" placeholder:"ADDR" help:"Address to serve on, e.g. 127.0.0.1:8080 (or [proxy] listen in the config)."`
+	Upstream   []string      `name:"upstream" sep:"none" placeholder:"URL|NAME=URL" help:"A Streamable HTTP MCP server: URL is served at its own path (http://h:p/mcp → http://ADDR/mcp); NAME=URL at /NAME + its path. Repeatable (then each needs a name). Default: [proxy] upstreams in the config."`
 	Durability string        `name:"durability" enum:"strict,relaxed," default:"" help:"When a record counts as stored: strict (fsynced before the response is forwarded; the default) or relaxed."`
 	MaxBody    int64         `name:"max-body" placeholder:"BYTES" help:"Largest request body, JSON response or SSE event (default 64 MiB)."`
 	Timeout    time.Duration `name:"upstream-timeout" placeholder:"DURATION" help:"How long an upstream has to connect and start its answer (default 30s); streams themselves may last."`
@@ -35,6 +36,10 @@ func (c *proxyCmd) Help() string {
 }
 
 func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
+	c.fromConfig(g.cfg.Proxy)
+	if c.Listen == "" || len(c.Upstream) == 0 {
+		return exitCode{2, "proxy: needs --listen ADDR and at least one --upstream URL (or [proxy] listen and upstreams in the config)"}
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return exitCode{2, "proxy: --tls-cert and --tls-key go together"}
 	}
@@ -104,4 +109,27 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 		return fmt.Errorf("proxy: %w", err)
 	}
 	return nil
+}
+
+// fromConfig fills in what the command line left unset from [proxy].
+func (c *proxyCmd) fromConfig(p config.Proxy) {
+	c.Listen = firstNonEmpty(c.Listen, p.Listen)
+	if len(c.Upstream) == 0 {
+		c.Upstream = p.Upstreams
+	}
+	if len(c.Host) == 0 {
+		c.Host = p.Hosts
+	}
+	if len(c.Origin) == 0 {
+		c.Origin = p.Origins
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = p.MaxBody
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = p.UpstreamTimeout.Duration
+	}
+	if c.TLSCert == "" && c.TLSKey == "" {
+		c.TLSCert, c.TLSKey = p.TLSCert, p.TLSKey
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -112,5 +113,32 @@ func TestProxyBinary(t *testing.T) {
 	}
 	if items := queueItems(t, data); len(items) != 1 || items[0].URI != "file:///kb/supplier.md" {
 		t.Fatalf("queue: %+v", items)
+	}
+}
+
+// The [proxy] section of the config file stands in for the flags; without
+// either, the command says what it needs.
+func TestProxyFromConfig(t *testing.T) {
+	if code, _, errs := runMain(t, context.Background(), "--data-dir", t.TempDir(), "proxy"); code != 2 || !strings.Contains(errs, "--listen") {
+		t.Fatalf("proxy without listen or upstream: %d %s", code, errs)
+	}
+	srv, err := demo.NewServer(os.DirFS(t.TempDir()), "file:///kb/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	defer up.Close()
+	cfg := filepath.Join(t.TempDir(), "ctxguard.toml")
+	os.WriteFile(cfg, []byte("[proxy]\nlisten = \"127.0.0.1:0\"\nupstreams = [\"wiki="+up.URL+"/mcp\"]\n"), 0o600)
+	cmd := exec.Command(ctxguardBin, "--config", cfg, "--data-dir", t.TempDir(), "proxy")
+	cmd.Stderr = testWriter{t}
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !regexp.MustCompile(`http://127\.0\.0\.1:\d+/wiki/mcp`).MatchString(line) {
+		t.Fatalf("proxy from the config printed %q (%v)", line, err)
 	}
 }
