@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/filter/extract"
 	"github.com/ctxguard/ctxguard/filter/jsonrpc"
 	"github.com/ctxguard/ctxguard/filter/policy"
 	"github.com/ctxguard/ctxguard/provenance"
@@ -85,6 +86,11 @@ func (f *Filter) Correlate(s *Session, frame []byte) *Exchange {
 			}
 		case jsonrpc.Request, jsonrpc.Notification:
 			u.Method = m.Method
+			if m.Method == "notifications/resources/updated" {
+				if q, err := extract.ReadRequest(frame, m); err == nil && q.URI != "" {
+					s.markUpdated(q.URI)
+				}
+			}
 		}
 		if m.Ambiguous {
 			// Take the request off the table all the same, so that the

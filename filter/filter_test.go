@@ -2,6 +2,8 @@ package filter_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,4 +226,38 @@ func TestScanStageCache(t *testing.T) {
 	if len(recs) != 2 || recs[0].Verdict != ctxguard.VerdictSuspicious || recs[1].Verdict != recs[0].Verdict || recs[1].Score != recs[0].Score {
 		t.Fatalf("records %+v", recs)
 	}
+}
+
+// A resource the server announces as updated is compared, at its next
+// read, with its last read in the session; the record says how it went.
+func TestAnnouncedUpdateIsCompared(t *testing.T) {
+	h := newHarness(t)
+	read := func(id, text string) *ctxguard.Record {
+		h.client(`{"jsonrpc":"2.0","id":` + id + `,"method":"resources/read","params":{"uri":"file:///kb/a.md"}}`)
+		h.server(`{"jsonrpc":"2.0","id":` + id + `,"result":{"contents":[{"uri":"file:///kb/a.md","text":"` + text + `"}]}}`)
+		recs := h.records()
+		return recs[len(recs)-1]
+	}
+	updated := func() {
+		h.server(`{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"file:///kb/a.md"}}`)
+	}
+	if r := read("1", "v1"); r.Note != "" {
+		t.Fatalf("first read noted %q", r.Note)
+	}
+	if r := read("2", "v1"); r.Note != "" {
+		t.Fatalf("a read without an announcement noted %q", r.Note)
+	}
+	updated()
+	if r := read("3", "v2"); !strings.Contains(r.Note, "changed since the last read") || !strings.Contains(r.Note, sha256hexOf("v1")) {
+		t.Fatalf("read after the update: %q", r.Note)
+	}
+	updated()
+	if r := read("4", "v2"); !strings.Contains(r.Note, "unchanged since the last read") {
+		t.Fatalf("read after an update that changed nothing: %q", r.Note)
+	}
+}
+
+func sha256hexOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -57,6 +57,48 @@ type Session struct {
 	// changes whenever they do (scan results are cached per version).
 	toolNames []string
 	toolsVer  uint64
+	// lastRead is the SHA-256 of each resource's last read, and updated
+	// the resources the server announced as updated since: their next
+	// read is compared with the last one.
+	lastRead map[string]string
+	updated  map[string]bool
+}
+
+// maxLastRead bounds the resources whose last read a session remembers.
+const maxLastRead = 4096
+
+// markUpdated notes that the server announced uri as updated.
+func (s *Session) markUpdated(uri string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.updated == nil || len(s.updated) >= maxLastRead {
+		s.updated = map[string]bool{}
+	}
+	s.updated[uri] = true
+}
+
+// readOf notes a read of uri with content sha and returns, when the server
+// had announced uri as updated, what changed since the last read.
+func (s *Session) readOf(uri, sha string) (note string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev, seen := s.lastRead[uri]
+	if s.updated[uri] {
+		delete(s.updated, uri)
+		switch {
+		case !seen:
+			note = "announced as updated; not read before in this session"
+		case prev == sha:
+			note = "announced as updated; unchanged since the last read"
+		default:
+			note = "announced as updated; changed since the last read (sha256 was " + prev + ")"
+		}
+	}
+	if s.lastRead == nil || len(s.lastRead) >= maxLastRead {
+		s.lastRead = map[string]string{}
+	}
+	s.lastRead[uri] = sha
+	return note
 }
 
 // maxTools bounds the tool names a session remembers.

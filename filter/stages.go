@@ -42,6 +42,11 @@ func (s observeStage) Run(_ context.Context, ex *Exchange) error {
 	for _, u := range ex.Units {
 		for _, in := range u.Items {
 			in.Record, in.Sums = provenance.Observe(&in.Item, &u.Origin, now)
+			if u.Method == "resources/read" && in.Item.URI != "" && (in.Item.Kind == ctxguard.KindText || in.Item.Kind == ctxguard.KindBlob) {
+				if note := ex.Session.readOf(in.Item.URI, in.Record.SHA256); note != "" {
+					in.Record.Note = joinNote(in.Record.Note, note)
+				}
+			}
 		}
 	}
 	return nil

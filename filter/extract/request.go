@@ -54,7 +54,7 @@ func ReadRequest(frame []byte, m jsonrpc.Message) (Request, error) {
 	case "initialize":
 		q.Client = peer(t.get(p, "clientInfo"))
 		q.ProtocolVersion = t.str(t.get(p, "protocolVersion"))
-	case "resources/read", "resources/subscribe", "resources/unsubscribe":
+	case "resources/read", "resources/subscribe", "resources/unsubscribe", "notifications/resources/updated":
 		q.URI = t.str(t.get(p, "uri"))
 	case "tools/call", "prompts/get":
 		q.Name = t.str(t.get(p, "name"))
