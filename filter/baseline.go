@@ -58,7 +58,7 @@ func (s *BaselineStage) Run(ctx context.Context, ex *Exchange) error {
 		for _, in := range u.Items {
 			var err error
 			switch {
-			case isDocument(&in.Item):
+			case isDocument(&in.Item) && s.checksDocuments():
 				s.checkDocument(set, in, now)
 			case in.Item.Kind == ctxguard.KindTool && s.Pins != nil && in.Item.Name != "":
 				err = s.checkTool(ctx, ex, in)
@@ -71,6 +71,13 @@ func (s *BaselineStage) Run(ctx context.Context, ex *Exchange) error {
 		}
 	}
 	return nil
+}
+
+// checksDocuments reports whether documents are checked at all: with no
+// manifests and no required prefixes every document would only be
+// "unsigned", and its record need not say so.
+func (s *BaselineStage) checksDocuments() bool {
+	return s.Baselines != nil || len(s.RequireSignature) > 0
 }
 
 // isDocument reports whether an item is a document a manifest can sign:

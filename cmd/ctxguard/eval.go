@@ -115,6 +115,7 @@ func categories(r *corpus.Report) []categoryRow {
 	return out
 }
 
+// printJSON writes v as indented JSON on stdout.
 func printJSON(g *Globals, v any) error {
 	enc := json.NewEncoder(g.stdout)
 	enc.SetIndent("", "  ")

@@ -67,9 +67,7 @@ func printItems(g *Globals, items []*ctxguard.QuarantineItem, asJSON bool) error
 		for i, it := range items {
 			out[i] = summarize(it)
 		}
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(g, out)
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(g.stdout, "no items")
@@ -129,9 +127,7 @@ func (c *quarantineShowCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	if c.JSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(it)
+		return printJSON(g, it)
 	}
 	w := g.stdout
 	fmt.Fprintf(w, "%s  %s  held %s\n", it.ID, strings.ToUpper(string(it.Status)), it.CreatedAt.Local().Format(time.RFC3339))
@@ -238,9 +234,7 @@ func (f *reviewFlags) printTriaged(g *Globals, it *ctxguard.QuarantineItem, rs *
 	if rs != nil {
 		out["rescan"] = map[string]any{"done": rs.Done, "changed": rs.Changed(), "score": rs.Score, "added": rs.Added, "removed": rs.Removed, "summary": rs.String()}
 	}
-	enc := json.NewEncoder(g.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(g, out)
 }
 
 func (f *reviewFlags) action(name string) ctxguard.ReviewAction {

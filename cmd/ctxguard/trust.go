@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -79,9 +78,7 @@ func (c *trustLsCmd) Run(g *Globals) error {
 		}
 	}
 	if c.JSON {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return printJSON(g, entries)
 	}
 	if len(entries) == 0 {
 		fmt.Fprintln(g.stdout, "no trusted signers; add one with: ctxguard trust add --principal NAME --key PUBFILE --scope PREFIX")
