@@ -29,6 +29,8 @@ type Config struct {
 	Review    Review    `toml:"review"`
 	LLM       LLM       `toml:"llm"`
 	Proxy     Proxy     `toml:"proxy"`
+	Audit     Audit     `toml:"audit"`
+	Anomaly   Anomaly   `toml:"anomaly"`
 }
 
 // Proxy configures ctxguard proxy; its flags win over these.
@@ -298,6 +300,12 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	if err := c.LLM.check(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if err := c.Audit.check(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if err := c.Anomaly.check(); err != nil {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	return c, nil
