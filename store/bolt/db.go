@@ -93,7 +93,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	// Create the buckets now, so that a damaged or foreign file is
 	// reported at start and not at the first write.
 	err = db.update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketRecords, bucketMeta, bucketManifests, bucketPins, bucketQueue, bucketByStatus, bucketChanges, bucketDecisions} {
+		for _, b := range [][]byte{bucketRecords, bucketMeta, bucketManifests, bucketPins, bucketQueue, bucketByStatus, bucketChanges, bucketDecisions, bucketLog, bucketCheckpoints} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -237,7 +237,10 @@ func (db *DB) checkpoint() error {
 					return err
 				}
 			}
-			return b.SetSequence(max(b.Sequence(), last))
+			if err := b.SetSequence(max(b.Sequence(), last)); err != nil {
+				return err
+			}
+			return extendLog(tx)
 		})
 		if err != nil {
 			db.checkpointAt = db.log.size + db.opts.CheckpointBytes
