@@ -184,7 +184,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, m := range p.mounts {
 		if m.prefix == "" || strings.HasPrefix(r.URL.Path, m.prefix+"/") {
 			if s := p.legacySession(m, r); s != nil && r.Method == http.MethodPost {
-				p.postTo(w, r, m, s)
+				p.postTo(w, r, m, s, false)
 				return
 			}
 			m.other.ServeHTTP(w, r)
@@ -261,18 +261,28 @@ func (p *Proxy) dropSession(m *mount, id string) {
 
 func (p *Proxy) post(w http.ResponseWriter, r *http.Request, m *mount) {
 	s := p.legacySession(m, r)
-	if s == nil {
-		s = p.session(m, r.Header.Get(sessionHeader))
+	if s != nil {
+		p.postTo(w, r, m, s, false)
+		return
 	}
-	p.postTo(w, r, m, s)
+	p.postTo(w, r, m, p.session(m, r.Header.Get(sessionHeader)), true)
 }
 
 // postTo reads a client's POST as a frame of session s and forwards it.
-func (p *Proxy) postTo(w http.ResponseWriter, r *http.Request, m *mount, s *filter.Session) {
+// The MCP headers of the Streamable HTTP transport are checked against
+// the body (streamable); the legacy SSE transport's posts have none.
+func (p *Proxy) postTo(w http.ResponseWriter, r *http.Request, m *mount, s *filter.Session, streamable bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxBody))
 	if err != nil {
 		http.Error(w, fmt.Sprintf("ctxguard: request body over %d bytes", p.opts.MaxBody), http.StatusRequestEntityTooLarge)
 		return
+	}
+	if streamable {
+		if why := checkHeaders(r.Header, body); why != "" {
+			p.log.Warn("proxy: refused a request whose MCP headers disagree with its body", "why", why)
+			headerMismatch(w, body, why)
+			return
+		}
 	}
 	s.SetCaller(callerOf(r))
 	replies, forward := s.FromClient(body)

@@ -40,11 +40,18 @@ var docs = fstest.MapFS{
 // handler, answering POSTs with JSON bodies or with SSE streams.
 func upstream(t *testing.T, jsonResponse bool) *httptest.Server {
 	t.Helper()
+	return upstreamWith(t, &mcp.StreamableHTTPOptions{JSONResponse: jsonResponse})
+}
+
+// upstreamWith serves the knowledge base with the given options; with
+// Stateless, the Go SDK speaks the stateless revision (2026-07-28).
+func upstreamWith(t *testing.T, opts *mcp.StreamableHTTPOptions) *httptest.Server {
+	t.Helper()
 	srv, err := demo.NewServer(docs, "file:///kb/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{JSONResponse: jsonResponse})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, opts)
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", h)
 	mux.HandleFunc("/.well-known/oauth-protected-resource", func(w http.ResponseWriter, r *http.Request) {
@@ -147,17 +154,25 @@ func records(t *testing.T, db *bolt.DB) []*ctxguard.Record {
 // Through the proxy, the Go SDK's streamable client sees what it sees
 // directly, but for the poisoned page, which is withheld for review; every
 // item is recorded as streamable-http. Both ways of answering a POST: a
-// JSON body and an SSE stream.
+// JSON body and an SSE stream; and both eras: sessions (2025-11-25) and
+// the stateless revision (2026-07-28).
 func TestStreamableHTTP(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		json bool
-	}{{"sse", false}, {"json", true}} {
+		name    string
+		opts    mcp.StreamableHTTPOptions
+		version string
+	}{{"sse", mcp.StreamableHTTPOptions{}, "2025-11-25"}, {"json", mcp.StreamableHTTPOptions{JSONResponse: true}, "2025-11-25"},
+		{"stateless-sse", mcp.StreamableHTTPOptions{Stateless: true}, "2026-07-28"},
+		{"stateless-json", mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true}, "2026-07-28"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := upstream(t, tc.json)
+			up := upstreamWith(t, &tc.opts)
 			px, db := proxy(t, up.URL+"/mcp")
 			direct := session(t, connect(t, up.URL+"/mcp"))
-			through := session(t, connect(t, px.URL+"/mcp"))
+			cs := connect(t, px.URL+"/mcp")
+			if v := cs.InitializeResult().ProtocolVersion; v != tc.version {
+				t.Fatalf("the client speaks %s through the proxy, want %s", v, tc.version)
+			}
+			through := session(t, cs)
 			for k, want := range direct {
 				got := through[k]
 				if k == "file:///kb/supplier.md" {
@@ -177,7 +192,7 @@ func TestStreamableHTTP(t *testing.T) {
 				}
 				if r.Method == "resources/read" {
 					reads++
-					if r.Client.Name != "http-client" {
+					if r.Client.Name != "http-client" || r.ProtocolVersion != tc.version {
 						t.Fatalf("record without the client from initialize: %+v", r.Origin)
 					}
 				}
