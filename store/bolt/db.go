@@ -59,6 +59,9 @@ type DB struct {
 	leading bool
 	closed  bool
 	active  sync.WaitGroup
+
+	// beforeClose run first in Close, newest first.
+	beforeClose []func()
 }
 
 var (
@@ -113,8 +116,24 @@ func Open(dir string, opts Options) (*DB, error) {
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
+// BeforeClose registers fn to run at the start of Close, while the store is
+// still usable: a background task that writes to it (signing the log's last
+// checkpoint) stops there. Functions run newest first.
+func (db *DB) BeforeClose(fn func()) {
+	db.qmu.Lock()
+	defer db.qmu.Unlock()
+	db.beforeClose = append(db.beforeClose, fn)
+}
+
 // Close waits for queued writes to commit and releases the store.
 func (db *DB) Close() error {
+	db.qmu.Lock()
+	fns := db.beforeClose
+	db.beforeClose = nil
+	db.qmu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
+	}
 	db.qmu.Lock()
 	already := db.closed
 	db.closed = true
