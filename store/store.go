@@ -38,6 +38,9 @@ type RecordQuery struct {
 	Last int
 	// Limit, when positive, stops the scan after Limit records.
 	Limit int
+	// Progress, when set, is called now and then with the Seq of the last
+	// record read, selected or not (for progress bars).
+	Progress func(seq uint64)
 }
 
 // Durability says when a write counts as done.

@@ -69,7 +69,12 @@ func openFilterStore(g *Globals, dir, flag string) (*bolt.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bolt.Open(dir, bolt.Options{Durability: durability})
+	db, err := bolt.Open(dir, bolt.Options{Durability: durability})
+	if err != nil {
+		return nil, err
+	}
+	startAuditLog(g, dir, db, g.logger(true))
+	return db, nil
 }
 
 // baselineFlags are the filter's flags for signed baselines and pins.

@@ -209,6 +209,9 @@ func (db *DB) ScanRecords(ctx context.Context, q store.RecordQuery, fn func(*ctx
 				return nil
 			}
 		}
+		if q.Progress != nil {
+			q.Progress(after)
+		}
 		if len(chunk) < scanChunk {
 			return nil
 		}
