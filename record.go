@@ -47,6 +47,10 @@ type Record struct {
 	// it was not asked (no classifier, or a detectors' score outside the
 	// grey band). Score and Verdict above are then the combined judgement.
 	LLM *LLMJudgement `json:"llm,omitempty"`
+	// Anomaly is set on an anomaly's own record (Kind "anomaly", Message
+	// "anomaly"): what an anomaly rule found unusual about the item the
+	// rest of the record describes.
+	Anomaly *Anomaly `json:"anomaly,omitempty"`
 }
 
 // LLMJudgement is what the LLM classifier said about an item, or why it
