@@ -66,7 +66,11 @@ func Append(b []byte, r *ctxguard.Record, version string) []byte {
 	e.str("requestClientApplication", client)
 	e.str("requestMethod", r.Method)
 	e.str("request", r.URI)
-	e.custom(2, "tool", firstNonEmpty(r.Tool, r.Prompt))
+	if tool := firstNonEmpty(r.Tool, r.Prompt); tool != "" || r.Anomaly == nil {
+		e.custom(2, "tool", tool)
+	} else {
+		e.custom(2, "anomalyKey", r.Anomaly.Key) // a URI, server, prefix or session
+	}
 	e.str("fileHash", r.SHA256)
 	if r.SHA256 != "" {
 		e.int("fsize", r.Size)
@@ -83,11 +87,22 @@ func Append(b []byte, r *ctxguard.Record, version string) []byte {
 	e.str("act", string(r.Decision))
 	e.custom(5, "session", r.Session)
 	e.custom(6, "quarantineId", r.QuarantineID)
-	e.str("msg", r.Note)
+	msg := r.Note
+	if a := r.Anomaly; a != nil {
+		msg = a.Detail
+		e.str("cn1Label", "observed")
+		e.str("cn1", strconv.FormatFloat(a.Observed, 'g', -1, 64))
+		e.str("cn2Label", "threshold")
+		e.str("cn2", strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+	}
+	e.str("msg", msg)
 	return e.b
 }
 
 func classify(r *ctxguard.Record) (sig, name string, severity int) {
+	if a := r.Anomaly; a != nil {
+		return "anomaly:" + string(a.Rule), "anomaly: " + string(a.Rule), 2 + 2*a.Severity.Rank()
+	}
 	switch {
 	case r.Decision == ctxguard.DecisionBlock:
 		return "block", "item blocked", 9

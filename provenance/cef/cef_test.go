@@ -26,7 +26,10 @@ func sampleRecord() *ctxguard.Record {
 func TestGolden(t *testing.T) {
 	recs := []*ctxguard.Record{sampleRecord(),
 		{Seq: 43, Time: time.Date(2026, 11, 2, 9, 31, 0, 0, time.UTC), Origin: ctxguard.Origin{Server: "kb", Transport: "stdio", Session: "s-2", Message: "response", Method: "tools/call", Tool: "search"},
-			Kind: ctxguard.KindText, Size: 10, SHA256: "00", Verdict: ctxguard.VerdictClean, Decision: ctxguard.DecisionPass}}
+			Kind: ctxguard.KindText, Size: 10, SHA256: "00", Verdict: ctxguard.VerdictClean, Decision: ctxguard.DecisionPass},
+		{Seq: 44, Time: time.Date(2026, 11, 2, 9, 32, 0, 0, time.UTC), Origin: ctxguard.Origin{Server: "kb", Transport: "stdio", Session: "s-2", Message: "anomaly", Method: "resources/read", URI: "file:///kb/pay.md"},
+			Kind: ctxguard.KindAnomaly, SHA256: "01", Anomaly: &ctxguard.Anomaly{Rule: ctxguard.RuleHotChange, Severity: ctxguard.SeverityHigh, Key: "file:///kb/pay.md",
+				Detail: "changed while read often: 40 reads in 24h", Observed: 40, Threshold: 20, Window: "24h0m0s"}}}
 	var out bytes.Buffer
 	w := bufio.NewWriter(&out)
 	cw := NewWriter(w, "1.0.0")
