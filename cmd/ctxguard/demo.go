@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/demo"
 	"github.com/ctxguard/ctxguard/demo/kb"
+	"github.com/ctxguard/ctxguard/provenance/tlog"
 	"github.com/ctxguard/ctxguard/store"
 	"github.com/ctxguard/ctxguard/store/bolt"
 )
@@ -97,8 +99,11 @@ func (c *demoRunCmd) Run(ctx context.Context, g *Globals) error {
 			}
 		}
 	}
+	if err := printLogState(ctx, out, g, dir, db); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\nCheck the manifest yourself:\n  ctxguard verify --data-dir %s %s\n", dir, manifest)
-	fmt.Fprintf(out, "The records, as a SIEM would take them:\n  ctxguard audit export --data-dir %s --format jsonl\n", dir)
+	fmt.Fprintf(out, "The records, as a SIEM would take them:\n  ctxguard audit export --data-dir %s --format cef   (or jsonl)\n", dir)
 	fmt.Fprintf(out, "Score the bundled documents offline:\n  ctxguard scan demo/kb/   (or any directory of yours)\n")
 
 	var held []*ctxguard.QuarantineItem
@@ -154,4 +159,24 @@ func (c *demoServeCmd) Run(ctx context.Context) error {
 		return err
 	}
 	return s.Run(ctx, &mcp.StdioTransport{})
+}
+
+// printLogState verifies the provenance log the session left, as audit
+// verify does, and says what it found.
+func printLogState(ctx context.Context, out io.Writer, g *Globals, dir string, db *bolt.DB) error {
+	key, err := auditKey(g, dir)
+	if err != nil {
+		return err
+	}
+	rep, err := tlog.Verify(ctx, db, tlog.Options{Verifier: key.Verifier})
+	if err != nil {
+		return err
+	}
+	verdict := "OK"
+	if !rep.OK() {
+		verdict = fmt.Sprintf("FAIL (%s)", rep.Problems[0])
+	}
+	fmt.Fprintf(out, "\nThe records form a tamper-evident log (a Merkle tree; the filter signed a checkpoint of it as it stopped):\n")
+	fmt.Fprintf(out, "  ctxguard audit verify --data-dir %s\n  → %s: %d records rehashed, %d checkpoint(s) verified\n", dir, verdict, rep.Rehashed, rep.Checkpoints)
+	return nil
 }
