@@ -37,6 +37,13 @@ type Log interface {
 	// Checkpoints calls fn for each kept checkpoint in order of size.
 	Checkpoints(ctx context.Context, fn func(size uint64, signed []byte) error) error
 
+	// Checkpoint returns the checkpoint kept for size, or nil.
+	Checkpoint(ctx context.Context, size uint64) ([]byte, error)
+
+	// DeleteCheckpoints drops the kept checkpoints of the given sizes
+	// (thinning old ones; the tree and the records are untouched).
+	DeleteCheckpoints(ctx context.Context, sizes []uint64) error
+
 	// PruneRecords removes the records with Seq <= through (retention). The
 	// tree's hashes stay, so proofs about the pruned part remain possible;
 	// LogState.Pruned says how far pruning went. Pruning is done in

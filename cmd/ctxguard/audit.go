@@ -265,10 +265,17 @@ func (c *auditPruneCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	if res.Through < res.From {
 		fmt.Fprintf(g.stdout, "nothing to prune: no record observed before %s\n", now.Add(-age).UTC().Format(time.RFC3339))
-		return nil
+	} else {
+		fmt.Fprintf(g.stdout, "pruned records %d to %d (observed before %s); the %s anchors the rest\n",
+			res.From, res.Through, now.Add(-age).UTC().Format(time.RFC3339), res.Anchor)
 	}
-	fmt.Fprintf(g.stdout, "pruned records %d to %d (observed before %s); the %s anchors the rest\n",
-		res.From, res.Through, now.Add(-age).UTC().Format(time.RFC3339), res.Anchor)
+	n, err := tlog.Thin(ctx, db, now, thinAfter)
+	if err != nil {
+		return exitCode{1, "audit prune: thinning old checkpoints: " + err.Error()}
+	}
+	if n > 0 {
+		fmt.Fprintf(g.stdout, "dropped %d redundant checkpoints older than %s (one a day is kept)\n", n, thinAfter)
+	}
 	return nil
 }
 

@@ -83,6 +83,9 @@ type pruner struct {
 	stamp     string
 }
 
+// thinAfter is the age past which checkpoints are thinned to one a day.
+const thinAfter = 7 * 24 * time.Hour
+
 // pruneDelay is how long a process runs before it first looks: not at
 // start, where it would compete with the first requests.
 var pruneDelay = 30 * time.Second
@@ -104,6 +107,11 @@ func (p *pruner) run(ctx context.Context) {
 				p.log.Error("audit: pruning records past retention", "err", err)
 			case res.Through >= res.From:
 				p.log.Info("audit: pruned records past retention", "from", res.From, "through", res.Through, "retention", p.retention.String())
+			}
+			if n, err := tlog.Thin(ctx, p.db, now, thinAfter); err != nil && ctx.Err() == nil {
+				p.log.Error("audit: thinning old checkpoints", "err", err)
+			} else if n > 0 {
+				p.log.Debug("audit: dropped redundant old checkpoints", "count", n)
 			}
 		}
 		t.Reset(p.interval)

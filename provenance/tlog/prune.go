@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,4 +81,48 @@ func Prune(ctx context.Context, log store.Log, key *Key, cutoff time.Time, now t
 		return Pruned{}, err
 	}
 	return res, nil
+}
+
+// Thin drops stored checkpoints older than keepAll, keeping the last one of
+// each UTC day, and never the one anchoring pruned records: every filter
+// process signs when it stops, so checkpoints pile up, and each one costs
+// audit verify a signature check. What is dropped is redundant: a later
+// checkpoint covers the same records. It returns how many it dropped.
+func Thin(ctx context.Context, log store.Log, now time.Time, keepAll time.Duration) (int, error) {
+	st, err := log.LogState(ctx)
+	if err != nil {
+		return 0, err
+	}
+	type kept struct {
+		size uint64
+		day  string
+	}
+	var drop []uint64
+	var prev *kept
+	err = log.Checkpoints(ctx, func(size uint64, signed []byte) error {
+		c, err := parseSigned(signed)
+		if err != nil || size == st.Pruned || !c.Time.Before(now.Add(-keepAll)) {
+			prev = nil // left for audit verify to judge, or kept
+			return nil
+		}
+		day := c.Time.UTC().Format(time.DateOnly)
+		if prev != nil && prev.day == day {
+			drop = append(drop, prev.size) // a later one of the same day follows
+		}
+		prev = &kept{size, day}
+		return nil
+	})
+	if err != nil || len(drop) == 0 {
+		return 0, err
+	}
+	return len(drop), log.DeleteCheckpoints(ctx, drop)
+}
+
+// parseSigned reads a checkpoint's body without checking its signature.
+func parseSigned(signed []byte) (Checkpoint, error) {
+	i := bytes.Index(signed, []byte("\n\n"))
+	if i < 0 {
+		return Checkpoint{}, errors.New("tlog: not a signed note")
+	}
+	return parseBody(string(signed[:i+1]))
 }

@@ -45,12 +45,7 @@ func signAt(ctx context.Context, log store.Log, key *Key, size uint64, root tlog
 
 // storedAt returns the kept checkpoint of size, if there is one.
 func storedAt(ctx context.Context, log store.Log, key *Key, size uint64) (c Checkpoint, signed []byte, ok bool, err error) {
-	err = log.Checkpoints(ctx, func(s uint64, b []byte) error {
-		if s == size {
-			signed = b
-		}
-		return nil
-	})
+	signed, err = log.Checkpoint(ctx, size)
 	if err != nil || signed == nil {
 		return Checkpoint{}, nil, false, err
 	}

@@ -366,3 +366,29 @@ func TestCheckpointSignedByAnotherProcess(t *testing.T) {
 		t.Fatal("a second signature of the same head replaced the first")
 	}
 }
+
+func TestThinKeepsOnePerDay(t *testing.T) {
+	l := newLog(t, 1)
+	now := t0.Add(30 * 24 * time.Hour)
+	// Three checkpoints a day for 10 days before now, the last 3 days
+	// inside the window kept whole.
+	for d := 10; d >= 1; d-- {
+		for h := range 3 {
+			l.append(t, 0, 1)
+			l.sign(t, now.Add(-time.Duration(d)*24*time.Hour+time.Duration(h)*time.Hour))
+		}
+	}
+	l.with(t, func(db *bolt.DB) {
+		n, err := tlog.Thin(context.Background(), db, now, 3*24*time.Hour+time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 7*2 {
+			t.Fatalf("dropped %d checkpoints, want 14 (two of three on each of 7 old days)", n)
+		}
+	})
+	rep := l.verify(t)
+	if !rep.OK() || rep.Checkpoints != 7+9 || rep.Latest.Size != 31 {
+		t.Fatalf("after thinning: %v, %d checkpoints, latest %+v", rep.Problems, rep.Checkpoints, rep.Latest)
+	}
+}

@@ -135,3 +135,14 @@ func TestClosedStoreRefusesWrites(t *testing.T) {
 		t.Fatalf("append after close: %v, want ErrClosed", err)
 	}
 }
+
+func TestLogConformance(t *testing.T) {
+	storetest.TestLog(t, func(t *testing.T) storetest.LogStore {
+		db, err := bolt.Open(t.TempDir(), bolt.Options{CheckpointBytes: 4096})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

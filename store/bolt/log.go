@@ -231,6 +231,36 @@ func (db *DB) Checkpoints(ctx context.Context, fn func(size uint64, signed []byt
 	return nil
 }
 
+// Checkpoint implements store.Log.
+func (db *DB) Checkpoint(ctx context.Context, size uint64) ([]byte, error) {
+	var out []byte
+	err := db.view(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketCheckpoints); b != nil {
+			if v := b.Get(seqKey(size)); v != nil {
+				out = append([]byte(nil), v...)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteCheckpoints implements store.Log.
+func (db *DB) DeleteCheckpoints(ctx context.Context, sizes []uint64) error {
+	return db.update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCheckpoints)
+		if b == nil {
+			return nil
+		}
+		for _, s := range sizes {
+			if err := b.Delete(seqKey(s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // pruneBatch bounds the records one pruning transaction removes.
 const pruneBatch = 10000
 
