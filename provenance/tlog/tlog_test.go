@@ -168,6 +168,12 @@ func TestVerifyNamesTheFirstChange(t *testing.T) {
 			b := tx.Bucket([]byte("records"))
 			return b.Put(key(1001), b.Get(key(1)))
 		}, tlog.Problem{Kind: tlog.Added, Seq: 1001}},
+		{"corrupt checkpoint signature", func(tx *bbolt.Tx) error {
+			b := tx.Bucket([]byte("checkpoints"))
+			v := append([]byte(nil), b.Get(key(1000))...)
+			v[len(v)-5] ^= 0x01 // inside the base64 signature
+			return b.Put(key(1000), v)
+		}, tlog.Problem{Kind: tlog.BadCheckpoint, Seq: 1000}},
 		{"rewritten with its leaf", func(tx *bbolt.Tx) error {
 			// A careful forger rewrites the leaf logged for the record
 			// too: the signed checkpoint still tells.
