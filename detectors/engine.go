@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -39,6 +40,7 @@ type Engine struct {
 	detectors []Detector
 	keyworded []bool
 	trie      *ahocorasick.Trie
+	starts    *starts
 	patterns  []pattern
 	// owners maps a matcher pattern (a distinct keyword text) to every
 	// pattern that has that text: several rules may share a keyword.
@@ -118,6 +120,7 @@ func NewEngine(cfg Config, dets ...Detector) (*Engine, error) {
 	}
 	b := ahocorasick.NewTrieBuilder()
 	index := map[string]int{}
+	var texts []string
 	for i, p := range e.patterns {
 		if p.text == "" {
 			return nil, errors.New("detectors: empty keyword")
@@ -128,10 +131,12 @@ func NewEngine(cfg Config, dets ...Detector) (*Engine, error) {
 			index[p.text] = j
 			e.owners = append(e.owners, nil)
 			b.AddString(p.text)
+			texts = append(texts, p.text)
 		}
 		e.owners[j] = append(e.owners[j], i)
 	}
 	e.trie = b.Build()
+	e.starts = newStarts(texts)
 	return e, nil
 }
 
@@ -163,11 +168,11 @@ func (e *Engine) Scan(content []byte, tools []string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// In text order; findings on the same bytes in a fixed order too, so
+	// that the same content always reports the same list.
 	slices.SortStableFunc(findings, func(a, b ctxguard.Finding) int {
-		if a.Start != b.Start {
-			return a.Start - b.Start
-		}
-		return a.End - b.End
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End), strings.Compare(a.Detector, b.Detector),
+			strings.Compare(a.Rule, b.Rule), strings.Compare(a.Note, b.Note))
 	})
 	score := Score(findings)
 	v := ctxguard.VerdictClean
@@ -183,9 +188,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 	var rot13 bool
 	metaSeen := map[int]bool{}
 	norm := doc.Norm
-	e.trie.Walk(norm, func(end, n, pi int64) bool {
-		start := int(end - n + 1)
-		stop := int(end + 1)
+	e.starts.walk(e.trie, norm, func(start, stop int, pi int64) {
 		for _, oi := range e.owners[pi] {
 			p := e.patterns[oi]
 			if !wordBoundary(norm, start, stop, p.text, p.stem) {
@@ -200,7 +203,6 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 				hits[p.det] = append(hits[p.det], Hit{Keyword: p.kw, Start: start, End: stop})
 			}
 		}
-		return true
 	})
 
 	ctx := context{meta: len(metaSeen) > 0, discussion: len(metaSeen) >= discussionWords, resources: &stringTable{src: content}}

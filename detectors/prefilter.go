@@ -134,21 +134,3 @@ func (pf prefilter) String() string {
 	}
 	return strings.Join(parts, " ")
 }
-
-// startLiterals returns the literals every match of pattern begins with, or
-// nil when they cannot be derived (an optional or non-literal start).
-func startLiterals(pattern string) [][]byte {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return nil
-	}
-	set, ok := prefixes(re.Simplify(), 0)
-	if !ok || len(set) == 0 || len(set) > 256 {
-		return nil
-	}
-	out := make([][]byte, len(set))
-	for i, s := range set {
-		out[i] = []byte(s)
-	}
-	return out
-}

@@ -1,11 +1,9 @@
 package detectors
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -118,12 +116,11 @@ type compiledRule struct {
 	Rule
 	confirm, unless []*regexp.Regexp
 	// prefilters are the confirm patterns' cheap necessary conditions;
-	// anchored are the confirm patterns anchored at the start of the text.
+	// gates tell exactly whether they match in a clause (gate.go).
 	prefilters []prefilter
-	anchored   []*regexp.Regexp
-	// starts are, per confirm pattern, the literals a match must begin
-	// with, when they can be derived (nil otherwise).
-	starts [][][]byte
+	gates      []*gate
+	// unlessGates are the gates of the unless patterns.
+	unlessGates []*gate
 }
 
 var _ Keyworded = (*PhraseDetector)(nil)
@@ -153,10 +150,12 @@ func NewPhraseDetector(rs *RuleSet) (*PhraseDetector, error) {
 		compile("confirm", r.Confirm, &cr.confirm)
 		for _, re := range cr.confirm {
 			cr.prefilters = append(cr.prefilters, newPrefilter(re.String()))
-			cr.anchored = append(cr.anchored, regexp.MustCompile(`^(?:`+re.String()+`)`))
-			cr.starts = append(cr.starts, startLiterals(re.String()))
+			cr.gates = append(cr.gates, newGate(re.String()))
 		}
 		compile("unless", r.Unless, &cr.unless)
+		for _, re := range cr.unless {
+			cr.unlessGates = append(cr.unlessGates, newGate(re.String()))
+		}
 		ri := len(d.rules)
 		d.rules = append(d.rules, cr)
 		for _, k := range r.Keywords {
@@ -201,23 +200,26 @@ func (d *PhraseDetector) RuleInfo() []RuleInfo {
 
 // Detect implements Detector.
 //
-// Confirmation runs once per rule and region: the hits of a rule are
-// widened to their sentences (at most Window bytes either side), regions
-// that overlap are merged, each rule's regular expressions run once over
-// each region, and a match counts for the hits it covers. A keyword that
-// recurs in a long document therefore costs one regex pass, not one per
-// occurrence.
+// Confirmation runs per rule and clause: a hit is widened to its sentence
+// (at most Window bytes either side), and each of the rule's regular
+// expressions whose literal prefilter passes is searched there, unanchored,
+// once; only when it matches somewhere are matches before the keyword
+// looked at one by one for one that covers it. Hits of a rule that fall in
+// a clause already found to have no match are not searched again.
 func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, error) {
 	var out []ctxguard.Finding
 	type key struct {
 		rule       int
 		start, end int
 	}
-	seen := map[key]bool{}
+	var seen map[key]bool
 	add := func(ri, start, end int) {
 		k := key{ri, start, end}
 		if seen[k] {
 			return
+		}
+		if seen == nil {
+			seen = map[key]bool{}
 		}
 		seen[k] = true
 		r := d.rules[ri]
@@ -226,31 +228,51 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 		}
 		out = append(out, ctxguard.Finding{Detector: d.id, Rule: r.ID, Severity: r.Severity, Start: start, End: end})
 	}
-	byRule := map[int][]Hit{}
+	// Hits come in text order; a rule's hits are taken in turn, and a
+	// clause inside the last one found without a match (per pattern) is
+	// not searched again.
+	type span struct{ lo, hi int }
+	var misses []span
+	var order []int
+	var byRule [][]Hit
 	for _, h := range hits {
 		ri := d.kwRule[h.Keyword]
 		if len(d.rules[ri].confirm) == 0 {
 			add(ri, h.Start, h.End)
 			continue
 		}
+		if byRule == nil {
+			byRule = make([][]Hit, len(d.rules))
+		}
+		if byRule[ri] == nil {
+			order = append(order, ri)
+		}
 		byRule[ri] = append(byRule[ri], h)
 	}
-	for ri, rh := range byRule {
+	for _, ri := range order {
 		r := d.rules[ri]
-		for _, h := range rh {
+		misses = append(misses[:0], make([]span, len(r.confirm))...)
+		for _, h := range byRule[ri] {
 			lo, hi := clause(doc.Norm, h.Start, h.End, r.Window)
 			text := doc.Norm[lo:hi]
-			for ci, re := range r.anchored {
+			for ci, re := range r.confirm {
+				if m := misses[ci]; m.lo <= lo && hi <= m.hi {
+					continue
+				}
 				if !r.prefilters[ci].match(text) {
 					continue
 				}
-				// The match must cover the keyword, so it starts at a word
-				// start at or before it: try those, leftmost first, with
-				// the pattern anchored (a failing start fails in a few
-				// bytes; an unanchored search would rescan the clause).
-				if ms, me, ok := firstCovering(doc.Norm, re, r.starts[ci], lo, hi, h); ok {
+				if !r.gates[ci].match(text) {
+					misses[ci] = span{lo, hi}
+					continue
+				}
+				ms, me, ok, any := firstCovering(doc.Norm, re, lo, hi, h)
+				if ok {
 					add(ri, ms, me)
 					break
+				}
+				if !any {
+					misses[ci] = span{lo, hi}
 				}
 			}
 		}
@@ -258,61 +280,29 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 	return out, nil
 }
 
-// firstCovering finds the leftmost match of an anchored pattern, starting
-// at a word start in [lo, h.Start], that covers the hit. When the literals
-// a match must begin with are known, only their occurrences are tried.
-func firstCovering(norm []byte, re *regexp.Regexp, starts [][]byte, lo, hi int, h Hit) (int, int, bool) {
-	try := func(s int) (int, int, bool) {
+// firstCovering finds the leftmost match of a pattern that starts at a
+// word start in [lo, h.Start] and covers the hit, searching norm[lo:hi]. A
+// match found unanchored at a position is the one the pattern anchored
+// there would give (leftmost-first), so the search moves from match to
+// match rather than trying every word start. any reports whether the
+// pattern matched in the clause at all.
+func firstCovering(norm []byte, re *regexp.Regexp, lo, hi int, h Hit) (ms, me int, ok, any bool) {
+	for s := lo; s <= h.Start; {
 		m := re.FindIndex(norm[s:hi])
-		if m != nil && s+m[1] >= h.End {
-			return s, s + m[1], true
+		if m == nil {
+			return 0, 0, false, any
 		}
-		return 0, 0, false
-	}
-	if starts == nil {
-		for s := lo; s <= h.Start; s++ {
-			if s > lo && !startsWord(norm, s) {
-				continue
-			}
-			if ms, me, ok := try(s); ok {
-				return ms, me, true
-			}
+		any = true
+		ms, me = s+m[0], s+m[1]
+		if ms > h.Start {
+			return 0, 0, false, true
 		}
-		return 0, 0, false
-	}
-	var cands []int
-	region := norm[lo:min(hi, h.Start+1+maxLiteral(starts))]
-	for _, lit := range starts {
-		for off := 0; ; {
-			i := bytes.Index(region[off:], lit)
-			if i < 0 {
-				break
-			}
-			p := lo + off + i
-			off += i + 1
-			if p <= h.Start && (p == lo || startsWord(norm, p)) {
-				cands = append(cands, p)
-			}
+		if me >= h.End && (ms == lo || startsWord(norm, ms)) {
+			return ms, me, true, true
 		}
+		s = ms + 1
 	}
-	slices.Sort(cands)
-	for i, s := range cands {
-		if i > 0 && cands[i-1] == s {
-			continue
-		}
-		if ms, me, ok := try(s); ok {
-			return ms, me, true
-		}
-	}
-	return 0, 0, false
-}
-
-func maxLiteral(lits [][]byte) int {
-	n := 0
-	for _, l := range lits {
-		n = max(n, len(l))
-	}
-	return n
+	return 0, 0, false, any
 }
 
 // startsWord reports whether a token begins at s: after a space or
@@ -362,8 +352,8 @@ func (r *compiledRule) vetoed(norm []byte, start, end int) bool {
 		return false
 	}
 	ss, se := sentence(norm, start, end, r.Window)
-	for _, re := range r.unless {
-		if re.Match(norm[ss:se]) {
+	for i, re := range r.unless {
+		if r.unlessGates[i].match(norm[ss:se]) && re.Match(norm[ss:se]) {
 			return true
 		}
 	}

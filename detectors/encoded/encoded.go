@@ -166,11 +166,9 @@ func Rot13(src []byte) []byte {
 	return out
 }
 
-func isB64(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
-}
+func isB64(c byte) bool { return classes[c]&classB64 != 0 }
 
-func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+func isHex(c byte) bool { return classes[c]&classHex != 0 }
 
 func isHexRun(b []byte) bool {
 	for _, c := range b {

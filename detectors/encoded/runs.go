@@ -17,7 +17,7 @@ func spacedHexRuns(src []byte) [][2]int {
 	var out [][2]int
 	for i := 0; i+1 < len(src) && len(out) < maxRuns; {
 		if !isHex(src[i]) || !isHex(src[i+1]) || i > 0 && isWord(src[i-1]) {
-			i++
+			i = nextWordStart(src, i)
 			continue
 		}
 		groups, j := 0, i
@@ -75,7 +75,7 @@ func base32Runs(src []byte) [][2]int {
 	var out [][2]int
 	for i := 0; i < len(src) && len(out) < maxRuns; {
 		if !isBase32(src[i]) || i > 0 && isWord(src[i-1]) {
-			i++
+			i = nextWordStart(src, i)
 			continue
 		}
 		j := i
@@ -112,11 +112,49 @@ func containsFold(src []byte, w string) bool {
 	return false
 }
 
-func isWord(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_'
+// nextWordStart returns the first position after i that may start a run
+// at a word boundary: past the rest of the word at i, whose positions all
+// follow a word byte.
+func nextWordStart(src []byte, i int) int {
+	if !isWord(src[i]) {
+		return i + 1
+	}
+	for i++; i < len(src) && isWord(src[i]); i++ {
+	}
+	return i + 1
 }
 
-func isBase32(c byte) bool { return 'A' <= c && c <= 'Z' || '2' <= c && c <= '7' }
+// Byte classes, looked up rather than compared: these scanners touch
+// every byte of a document.
+const (
+	classWord = 1 << iota
+	classHex
+	classBase32
+	classB64
+)
+
+var classes = func() (t [256]uint8) {
+	for c := range 256 {
+		b := byte(c)
+		if 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '_' {
+			t[c] |= classWord
+		}
+		if '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F' {
+			t[c] |= classHex
+		}
+		if 'A' <= b && b <= 'Z' || '2' <= b && b <= '7' {
+			t[c] |= classBase32
+		}
+		if 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '+' || b == '/' || b == '-' || b == '_' {
+			t[c] |= classB64
+		}
+	}
+	return
+}()
+
+func isWord(c byte) bool { return classes[c]&classWord != 0 }
+
+func isBase32(c byte) bool { return classes[c]&classBase32 != 0 }
 
 func allHex(b []byte) bool {
 	for _, c := range b {

@@ -175,6 +175,10 @@ func (b *builder) decoded(s []byte, start, end int) {
 func (b *builder) runes(s []byte, base, ms, me int) {
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c < 0x80 && ms < 0 && b.tagStart < 0 && len(b.pendingZW) == 0 {
+			i = b.asciiRun(s, base, i)
+			continue
+		}
 		if c < 0x80 {
 			p := base + i
 			i++
@@ -260,6 +264,70 @@ func (b *builder) runes(s []byte, base, ms, me int) {
 		}
 	}
 }
+
+// asciiRun appends the run of ASCII bytes of s from i on, each mapped to
+// its own byte of Src (base+i), and returns where the run ends. It is the
+// fast path of runes for the bytes most documents are made of: a byte is
+// lower-cased and copied, a whitespace byte becomes a space unless the view
+// already ends in one, and offsets stay exact so that an anchor is added
+// only after whitespace was collapsed. The caller has no tag characters or
+// zero-width characters pending, which ASCII never adds.
+func (b *builder) asciiRun(s []byte, base, i int) int {
+	t := b.t
+	norm := t.Norm
+	// exact reports whether the next byte appended at out from Src
+	// offset p continues the last anchor.
+	n := len(t.anchors)
+	cont := n > 0 && t.anchors[n-1].exact
+	var delta int // p - out along the last anchor
+	if cont {
+		delta = t.anchors[n-1].src - t.anchors[n-1].out
+	}
+	lastSpace := b.lastSpace
+	prevLetter := b.prevLetter
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			break
+		}
+		p := base + i
+		switch {
+		case asciiSpace[c]:
+			prevLetter = false
+			if lastSpace {
+				continue
+			}
+			c = ' '
+			lastSpace = true
+		default:
+			c = asciiLower[c]
+			prevLetter = 'a' <= c && c <= 'z'
+			lastSpace = false
+		}
+		if !cont || p-len(norm) != delta {
+			t.Norm = norm
+			t.anchors = append(t.anchors, anchor{out: len(norm), src: p, exact: true})
+			cont, delta = true, p-len(norm)
+		}
+		norm = append(norm, c)
+	}
+	t.Norm = norm
+	b.lastSpace = lastSpace
+	b.prevLetter = prevLetter
+	return i
+}
+
+var asciiSpace = [128]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': true, '\v': true}
+
+var asciiLower = func() (l [128]byte) {
+	for i := range l {
+		l[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			l[i] = byte(i + 'a' - 'A')
+		}
+	}
+	return
+}()
 
 // letter notes whether the rune just read is a letter, counting zero-width
 // characters seen between it and the previous letter.

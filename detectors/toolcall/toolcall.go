@@ -49,26 +49,37 @@ func (Detector) Keywords() []string { return verbs }
 // words) the tool, then arguments or an object.
 var imperative = regexp.MustCompile(`(?:call|invoke|use|run|execute|trigger|launch|fire|make a call to|perform a)\s+(?:the\s+|your\s+|a\s+|an\s+)?(?:\S+\s+){0,3}?`)
 
-// Detect implements detectors.Detector.
+// window is how far after a verb the tool's name is looked for.
+const window = 120
+
+// Detect implements detectors.Detector. The hits are in text order.
 func (Detector) Detect(doc *detectors.Document, hits []detectors.Hit) ([]ctxguard.Finding, error) {
 	names := doc.Tools
 	if len(names) == 0 {
 		names = CommonTools
 	}
-	// Only the tools the document names at all are looked for around the
-	// verbs: most documents name none, and then nothing else runs. One
-	// pass finds them all.
+	// Only the tools named near a verb (in the window after it that the
+	// check below reads) are looked for: most documents name none, and
+	// then nothing else runs. One walk over each stretch of windows finds
+	// them all.
 	m := matcherFor(names)
 	var present, original []string
 	seenName := map[int]bool{}
-	m.trie.Walk(doc.Norm, func(_, _, pattern int64) bool {
+	found := func(_, _, pattern int64) bool {
 		if i := int(pattern); !seenName[i] {
 			seenName[i] = true
 			present = append(present, m.norm[i])
 			original = append(original, m.names[i])
 		}
 		return true
-	})
+	}
+	for i := 0; i < len(hits); {
+		lo, hi := hits[i].Start, min(len(doc.Norm), hits[i].End+window)
+		for i++; i < len(hits) && hits[i].Start <= hi; i++ {
+			hi = max(hi, min(len(doc.Norm), hits[i].End+window))
+		}
+		m.trie.Walk(doc.Norm[lo:hi], found)
+	}
 	if len(present) == 0 {
 		return nil, nil
 	}
@@ -76,7 +87,7 @@ func (Detector) Detect(doc *detectors.Document, hits []detectors.Hit) ([]ctxguar
 	seen := map[int]bool{}
 	for _, h := range hits {
 		lo := h.Start
-		hi := min(len(doc.Norm), h.End+120)
+		hi := min(len(doc.Norm), h.End+window)
 		window := string(doc.Norm[lo:hi])
 		for ni, name := range present {
 			i := indexWord(window, name)

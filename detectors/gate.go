@@ -1,0 +1,335 @@
+package detectors
+
+import (
+	"encoding/binary"
+	"regexp/syntax"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+// gate answers whether a confirm pattern matches anywhere in a text, and
+// nothing more, with a lazily built DFA over the pattern's compiled
+// program. It costs a table look-up per character, where the regexp
+// package's NFA costs a walk over every live thread of a large alternation.
+// Only a clause the gate lets through is handed to the regexp package for
+// the exact leftmost-first match and its span; most clauses around a
+// keyword do not match, so most never get there.
+//
+// States are made on first use and kept (up to maxGateStates per pattern;
+// past that the gate lets everything through). A gate is safe for
+// concurrent use: transitions are published atomically, states are made
+// under a lock.
+type gate struct {
+	prog *syntax.Prog
+	// Runes that every instruction of the program treats alike share a
+	// class, and states keep one transition per class: byteClass maps
+	// ASCII; bounds are the first runes of the ranges in which non-ASCII
+	// runes behave alike, and range i is class nASCII+i. rep is a rune of
+	// each class.
+	byteClass [128]uint8
+	nASCII    int
+	bounds    []rune
+	rep       []rune
+
+	mu      sync.Mutex
+	states  map[string]*dstate
+	start   *dstate
+	full    atomic.Bool
+	scratch []uint32
+}
+
+// maxGateStates bounds the states one gate keeps.
+const maxGateStates = 4096
+
+// Character classes of the rune before a position, for the empty-width
+// assertions (\b, ^, $).
+const (
+	prevStart = iota
+	prevNewline
+	prevWord
+	prevOther
+)
+
+// dstate is a DFA state: the program counters still to be followed (before
+// the epsilon closure, which depends on the next rune) and the class of
+// the rune read last.
+type dstate struct {
+	pcs  []uint32
+	prev int
+	// next caches the next state per rune class; matchState means the
+	// pattern has matched.
+	next []atomic.Pointer[dstate]
+	// final is 1 when a match ends at the end of the text, 2 when none
+	// does, 0 while not known.
+	final atomic.Int32
+}
+
+// matchState is the sentinel state reached when a match has been seen.
+var matchState = &dstate{}
+
+// newGate compiles a pattern (already in normalised form) into a gate, or
+// returns nil when it cannot (the caller then always runs the regexp).
+func newGate(pattern string) *gate {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	prog, err := syntax.Compile(relax(re).Simplify())
+	if err != nil {
+		return nil
+	}
+	g := &gate{prog: prog, states: map[string]*dstate{}}
+	set := map[rune]bool{0x80: true}
+	bound := func(lo, hi rune) {
+		if lo >= 0x80 {
+			set[lo] = true
+		}
+		if hi+1 >= 0x80 && hi < utf8.MaxRune {
+			set[hi+1] = true
+		}
+	}
+	for _, in := range prog.Inst {
+		if in.Op != syntax.InstRune && in.Op != syntax.InstRune1 {
+			continue
+		}
+		if syntax.Flags(in.Arg)&syntax.FoldCase != 0 {
+			// Case folding reaches beyond the listed runes (k and the
+			// Kelvin sign): leave such patterns to the regexp package.
+			return nil
+		}
+		if len(in.Rune) == 1 {
+			bound(in.Rune[0], in.Rune[0])
+			continue
+		}
+		for i := 0; i+1 < len(in.Rune); i += 2 {
+			bound(in.Rune[i], in.Rune[i+1])
+		}
+	}
+	for r := range set {
+		g.bounds = append(g.bounds, r)
+	}
+	slices.Sort(g.bounds)
+	// ASCII classes: bytes that every rune instruction, and the word
+	// boundary, treat alike.
+	sigs := map[string]uint8{}
+	for c := range rune(0x80) {
+		sig := make([]byte, 0, len(prog.Inst)+1)
+		sig = append(sig, byte(classOf(c)))
+		for i := range prog.Inst {
+			in := &prog.Inst[i]
+			switch in.Op {
+			case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+				if matchRune(in, c) {
+					sig = append(sig, 1)
+				} else {
+					sig = append(sig, 0)
+				}
+			}
+		}
+		k, ok := sigs[string(sig)]
+		if !ok {
+			k = uint8(len(g.rep))
+			sigs[string(sig)] = k
+			g.rep = append(g.rep, c)
+		}
+		g.byteClass[c] = k
+	}
+	g.nASCII = len(g.rep)
+	g.rep = append(g.rep, g.bounds...)
+	g.start = g.state(nil, prevStart)
+	return g
+}
+
+// runeClass returns the class of a non-ASCII rune: its range's.
+func (g *gate) runeClass(r rune) int {
+	return g.nASCII + sort.Search(len(g.bounds), func(i int) bool { return g.bounds[i] > r }) - 1
+}
+
+// state returns the state for a set of program counters (sorted, without
+// duplicates) and a previous-rune class, making it when new. The caller
+// holds g.mu, or is the constructor.
+func (g *gate) state(pcs []uint32, prev int) *dstate {
+	key := make([]byte, 1+4*len(pcs))
+	key[0] = byte(prev)
+	for i, pc := range pcs {
+		binary.LittleEndian.PutUint32(key[1+4*i:], pc)
+	}
+	if s, ok := g.states[string(key)]; ok {
+		return s
+	}
+	if len(g.states) >= maxGateStates {
+		g.full.Store(true)
+		return nil
+	}
+	s := &dstate{pcs: slices.Clone(pcs), prev: prev, next: make([]atomic.Pointer[dstate], len(g.rep))}
+	g.states[string(key)] = s
+	return s
+}
+
+// match reports whether the pattern matches anywhere in text.
+func (g *gate) match(text []byte) bool {
+	if g == nil || g.full.Load() {
+		return true
+	}
+	s := g.start
+	for i := 0; i < len(text); {
+		c := text[i]
+		var k int
+		if c < 0x80 {
+			k = int(g.byteClass[c])
+			i++
+		} else {
+			r, size := utf8.DecodeRune(text[i:])
+			k = g.runeClass(r)
+			i += size
+		}
+		next := s.next[k].Load()
+		if next == nil {
+			next = g.step(s, k)
+		}
+		if next == matchState {
+			return true
+		}
+		if next == nil {
+			return true // too many states: let the regexp decide
+		}
+		s = next
+	}
+	switch s.final.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, matched := g.closure(s, -1)
+	if matched {
+		s.final.Store(1)
+	} else {
+		s.final.Store(2)
+	}
+	return matched
+}
+
+// step computes and caches the transition of s on rune class k.
+func (g *gate) step(s *dstate, k int) *dstate {
+	r := g.rep[k]
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	runes, matched := g.closure(s, r)
+	var next *dstate
+	if matched {
+		next = matchState
+	} else {
+		var pcs []uint32
+		for _, pc := range runes {
+			in := &g.prog.Inst[pc]
+			if matchRune(in, r) {
+				pcs = append(pcs, in.Out)
+			}
+		}
+		slices.Sort(pcs)
+		pcs = slices.Compact(pcs)
+		next = g.state(pcs, classOf(r))
+		if next == nil {
+			return nil
+		}
+	}
+	s.next[k].Store(next)
+	return next
+}
+
+func matchRune(in *syntax.Inst, r rune) bool {
+	switch in.Op {
+	case syntax.InstRuneAny:
+		return true
+	case syntax.InstRuneAnyNotNL:
+		return r != '\n'
+	}
+	return in.MatchRune(r)
+}
+
+func classOf(r rune) int {
+	switch {
+	case r == '\n':
+		return prevNewline
+	case r < 0x80 && syntax.IsWordChar(r):
+		return prevWord
+	}
+	return prevOther
+}
+
+// representative returns a rune of a previous-rune class, for
+// syntax.EmptyOpContext.
+func representative(prev int) rune {
+	switch prev {
+	case prevStart:
+		return -1
+	case prevNewline:
+		return '\n'
+	case prevWord:
+		return 'a'
+	}
+	return ' '
+}
+
+// closure follows the empty transitions from s's program counters and
+// from the program's start (the search is unanchored), with the
+// assertions decided by the previous rune's class and next (-1 at the end
+// of the text). It returns the rune-consuming instructions reached and
+// whether a match was.
+func (g *gate) closure(s *dstate, next rune) ([]uint32, bool) {
+	flags := syntax.EmptyOpContext(representative(s.prev), next)
+	seen := make(map[uint32]bool, 2*len(s.pcs)+8)
+	var runes []uint32
+	stack := append(g.scratch[:0], uint32(g.prog.Start))
+	stack = append(stack, s.pcs...)
+	matched := false
+	for len(stack) > 0 {
+		pc := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[pc] {
+			continue
+		}
+		seen[pc] = true
+		in := &g.prog.Inst[pc]
+		switch in.Op {
+		case syntax.InstMatch:
+			matched = true
+		case syntax.InstAlt, syntax.InstAltMatch:
+			stack = append(stack, in.Out, in.Arg)
+		case syntax.InstCapture, syntax.InstNop:
+			stack = append(stack, in.Out)
+		case syntax.InstEmptyWidth:
+			if syntax.EmptyOp(in.Arg)&^flags == 0 {
+				stack = append(stack, in.Out)
+			}
+		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+			runes = append(runes, pc)
+		}
+	}
+	g.scratch = stack
+	return runes, matched
+}
+
+// relax widens counted repetitions, x{0,n} to x* and x{m,n} to x+: the
+// gate then accepts a superset of what the pattern matches (it stays a
+// sound filter) with far fewer states, since the DFA no longer counts
+// words in "(?:\S+\s+){0,6}?".
+func relax(re *syntax.Regexp) *syntax.Regexp {
+	for i, sub := range re.Sub {
+		re.Sub[i] = relax(sub)
+	}
+	if re.Op == syntax.OpRepeat {
+		op := syntax.OpStar
+		if re.Min > 0 {
+			op = syntax.OpPlus
+		}
+		return &syntax.Regexp{Op: op, Flags: re.Flags, Sub: []*syntax.Regexp{re.Sub[0]}}
+	}
+	return re
+}
