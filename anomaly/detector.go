@@ -65,6 +65,18 @@ type Hit struct {
 	// hits are returned only when the rule quarantines, for each matched
 	// item to be held.
 	Report bool
+	// HeldID is set when the item is content a rule held for review
+	// before (see MarkHeld): it maps to that queue item instead of a new
+	// one, until a reviewer releases it or the document changes again.
+	HeldID string
+}
+
+// sticky reports whether content a rule held stays held at its next reads:
+// the rules about a document's content. The others are about an access
+// (a bulk read, the hour, a new server) and hold only the item they fired
+// on.
+func sticky(r ctxguard.AnomalyRule) bool {
+	return r == ctxguard.RuleHotChange || r == ctxguard.RuleSizeJump || r == ctxguard.RuleChangeBurst
 }
 
 // Bounds of the detector's memory. Beyond them it forgets: the least
@@ -89,6 +101,11 @@ type docState struct {
 	Seen    int64   `json:"seen"` // unix nanoseconds of the last read
 	Reads   counter `json:"r"`
 	Changes counter `json:"c"`
+	// Held is the SHA-256 of content a rule held for review (HeldRule),
+	// as queue item HeldID.
+	Held     string               `json:"held,omitempty"`
+	HeldID   string               `json:"held_id,omitempty"`
+	HeldRule ctxguard.AnomalyRule `json:"held_rule,omitempty"`
 }
 
 type serverState struct {
@@ -393,6 +410,15 @@ func (d *Detector) document(hits []Hit, i int, o *Observation, live bool) []Hit 
 		d.docs[k] = ds
 	}
 	d.dirtyDocs[k] = struct{}{}
+	if ds.Held != "" {
+		if ds.Held != o.SHA256 {
+			ds.Held, ds.HeldID, ds.HeldRule = "", "", ""
+		} else if live {
+			hits = append(hits, Hit{Index: i, HeldID: ds.HeldID, Anomaly: ctxguard.Anomaly{Rule: ds.HeldRule,
+				Severity: d.severity(ds.HeldRule), Key: o.URI, Quarantine: true,
+				Detail: "held for review before, as " + ds.HeldID}})
+		}
+	}
 	defer func() {
 		ds.Reads.add(o.Time, hc.Window, 1)
 		ds.Seen = max(ds.Seen, o.Time.UnixNano())
@@ -447,6 +473,53 @@ func (d *Detector) document(hits []Hit, i int, o *Observation, live bool) []Hit 
 		}
 	}
 	return hits
+}
+
+// MarkHeld notes that the content sha256 of the document uri of server
+// was held for review, as queue item id, by a sticky rule: its next reads
+// are held as the same item (a hit with HeldID), here and, once they sync,
+// in the other processes (which learn it from the anomaly's record).
+func (d *Detector) MarkHeld(server, uri, sha256, id string, rule ctxguard.AnomalyRule) {
+	if !sticky(rule) || uri == "" || id == "" {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := docKey{server, uri}
+	ds := d.docs[k]
+	if ds == nil {
+		if len(d.docs) >= MaxDocuments {
+			d.forgetDocuments()
+		}
+		ds = &docState{Server: server, URI: uri}
+		d.docs[k] = ds
+	}
+	ds.Held, ds.HeldID, ds.HeldRule = sha256, id, rule
+	d.dirtyDocs[k] = struct{}{}
+}
+
+// Released notes that reviewers released the content held for the
+// document: its reads pass again.
+func (d *Detector) Released(server, uri string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := docKey{server, uri}
+	if ds := d.docs[k]; ds != nil && ds.Held != "" {
+		ds.Held, ds.HeldID, ds.HeldRule = "", "", ""
+		d.dirtyDocs[k] = struct{}{}
+	}
+}
+
+func (d *Detector) severity(r ctxguard.AnomalyRule) ctxguard.Severity {
+	switch r {
+	case ctxguard.RuleHotChange:
+		return d.rules.HotChange.Severity
+	case ctxguard.RuleChangeBurst:
+		return d.rules.ChangeBurst.Severity
+	case ctxguard.RuleSizeJump:
+		return d.rules.SizeJump.Severity
+	}
+	return ctxguard.SeverityMedium
 }
 
 // forgetDocuments drops an eighth of the documents, those read longest

@@ -58,6 +58,11 @@ func (d *Detector) Sync(ctx context.Context, st store.AnomalyState, recs store.R
 func (d *Detector) replay(ctx context.Context, recs store.Records, skipOwn bool, last int) error {
 	return recs.ScanRecords(ctx, store.RecordQuery{AfterSeq: d.cursor, Last: last}, func(r *ctxguard.Record) error {
 		d.cursor = max(d.cursor, r.Seq)
+		if a := r.Anomaly; a != nil && a.Quarantine && r.QuarantineID != "" {
+			// Another process held content for review: hold it here too.
+			d.MarkHeld(r.Server, r.URI, r.SHA256, r.QuarantineID, a.Rule)
+			return nil
+		}
 		o, ok := FromRecord(r)
 		if !ok || (skipOwn && o.Session != "" && d.Own(o.Session)) {
 			return nil
