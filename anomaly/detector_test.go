@@ -347,3 +347,38 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// Content a content rule held stays held, as the same item, until a
+// reviewer releases it or the document changes again; the access rules
+// hold only what they fired on.
+func TestHeldContent(t *testing.T) {
+	d := New(DefaultRules(), nil)
+	o := doc("s1", "file:///kb/a.md", "v2", 100)
+	o.Time = t0
+	d.Observe([]Observation{o})
+	d.MarkHeld("kb", o.URI, o.SHA256, "ID1", ctxguard.RuleHotChange)
+	d.MarkHeld("kb", "file:///kb/b.md", o.SHA256, "ID2", ctxguard.RuleBulkRead) // not sticky
+	hits := d.Observe([]Observation{o})
+	if len(hits) != 1 || hits[0].HeldID != "ID1" || hits[0].Report || !hits[0].Anomaly.Quarantine || hits[0].Anomaly.Rule != ctxguard.RuleHotChange {
+		t.Fatalf("a read of held content: %+v", hits)
+	}
+	b := doc("s1", "file:///kb/b.md", "v2", 100)
+	b.Time = t0
+	if hits := d.Observe([]Observation{b}); hits != nil {
+		t.Fatalf("a bulk read's hold was sticky: %+v", hits)
+	}
+	d.Released("kb", o.URI)
+	if hits := d.Observe([]Observation{o}); hits != nil {
+		t.Fatalf("released content: %+v", hits)
+	}
+	d.MarkHeld("kb", o.URI, o.SHA256, "ID3", ctxguard.RuleSizeJump)
+	v3 := doc("s1", o.URI, "v3", 100)
+	v3.Time = t0
+	d.Observe([]Observation{v3})
+	o.Time = t0
+	for _, h := range d.Observe([]Observation{o}) { // back to v2: a change, judged again
+		if h.HeldID != "" {
+			t.Fatalf("held after the document changed again: %+v", h)
+		}
+	}
+}

@@ -155,3 +155,28 @@ func TestStateSharedBetweenRunningProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A process learns from another's anomaly record that content is held.
+func TestHeldContentLearnedFromRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p1, p2 := start(t, dir), start(t, dir)
+	p1.read(0, "s1", uriA, "v2")
+	a := &ctxguard.Record{Time: t0, Origin: ctxguard.Origin{Server: "kb", Session: "s1", Message: "anomaly", URI: uriA},
+		Kind: ctxguard.KindAnomaly, SHA256: doc("s1", uriA, "v2", 2).SHA256, QuarantineID: "Q1",
+		Anomaly: &ctxguard.Anomaly{Rule: ctxguard.RuleHotChange, Quarantine: true}}
+	if err := p1.db.AppendRecords(ctx, []*ctxguard.Record{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.d.Sync(ctx, p2.db, p2.db); err != nil {
+		t.Fatal(err)
+	}
+	hits := p2.read(time.Minute, "s2", uriA, "v2")
+	if len(hits) != 1 || hits[0].HeldID != "Q1" {
+		t.Fatalf("p2 read held content as %+v", hits)
+	}
+	p3 := start(t, dir) // and a process started later, from the replay
+	if hits := p3.read(2*time.Minute, "s3", uriA, "v2"); len(hits) != 1 || hits[0].HeldID != "Q1" {
+		t.Fatalf("p3 read held content as %+v", hits)
+	}
+}
