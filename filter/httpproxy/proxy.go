@@ -323,6 +323,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body [
 	case s != nil && mt == "text/event-stream":
 		w.Header().Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
+		// The client learns the stream is open now, not at its first
+		// event, which may be long in coming (a GET stream, a listen).
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
 		p.stream(w, r.Context(), resp.Body, s, m)
 		if body != nil {
 			p.abandoned(w, s, body)
@@ -437,7 +442,9 @@ func (p *Proxy) frame(ctx context.Context, s *filter.Session, b []byte) []byte {
 // they came.
 func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reader, s *filter.Session, m *mount) {
 	fl, _ := w.(http.Flusher)
-	rd := bufio.NewReaderSize(body, 64<<10)
+	// A small read buffer: a stream may idle for hours, and events longer
+	// than it are read in several reads, not refused (readLine bounds them).
+	rd := bufio.NewReaderSize(body, 8<<10)
 	var lines []string // the event's lines, data lines included
 	var data []string
 	flush := func() {
