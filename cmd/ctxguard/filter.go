@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ctxguard/ctxguard/anomaly"
 	"github.com/ctxguard/ctxguard/filter"
 	"github.com/ctxguard/ctxguard/filter/metrics"
 	"github.com/ctxguard/ctxguard/filter/policy"
@@ -21,6 +22,7 @@ type filterFlags struct {
 	baselineFlags
 	policyFlags
 	NoDetectors bool `name:"no-detectors" help:"Record provenance only: do not score content for injection."`
+	NoAnomaly   bool `name:"no-anomaly" help:"Do not run anomaly detection ([anomaly] in the config) on the observations."`
 }
 
 // newFilter builds the filter's chain from the flags and the config: the
@@ -53,7 +55,27 @@ func (c *filterFlags) newFilter(ctx context.Context, g *Globals, dir string, db 
 		}
 	}
 	pol := c.policy(g, c.Threshold)
-	inspectors = append(inspectors, &filter.DecideStage{Policy: pol, Queue: db, Logger: log})
+	decide := &filter.DecideStage{Policy: pol, Queue: db, Logger: log}
+	inspectors = append(inspectors, decide)
+	// Anomaly detection ([anomaly]) runs after the decision, so that what
+	// the policy holds anyway is not queued twice; its state is restored
+	// from the store now and synced with it in the background.
+	if ac := &g.cfg.Anomaly; ac.On() && !c.NoAnomaly {
+		rules, err := ac.Rules()
+		if err != nil {
+			return nil, err
+		}
+		ast := &filter.AnomalyStage{Detector: anomaly.New(rules, nil), Records: db, Decide: decide, Logger: log}
+		if ac.Webhook.URL != "" {
+			if ast.Webhook, err = anomaly.NewWebhook(ctx, ac.Webhook.URL, ac.Webhook.Timeout.Duration, ac.Webhook.Queue, log); err != nil {
+				return nil, err
+			}
+		}
+		if err := ast.Start(ctx, db, ac.SyncInterval.Duration); err != nil {
+			return nil, err
+		}
+		inspectors = append(inspectors, ast)
+	}
 	opts := filter.Options{Records: db, Logger: log, Inspectors: inspectors, Policy: pol}
 	if reg != nil {
 		opts.Observe = metrics.NewFilter(reg).Observe
