@@ -90,26 +90,16 @@ func (c *auditExportCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer db.Close()
-	st, err := db.LogState(ctx)
-	if err != nil {
-		return err
-	}
-	bar := progress(g, int64(st.Records-st.Pruned), "exporting")
+	// Export only reads (a full disk must not stop it), so the bar shows
+	// how far into the log it is, without a total.
+	bar := progress(g, -1, "exporting, at record")
 	defer bar.Finish()
 	w := bufio.NewWriterSize(g.stdout, 64<<10)
 	write := func(r *ctxguard.Record) error { return writeJSONLine(w, r) }
 	if c.Format == "cef" {
 		write = cef.NewWriter(w, version).Write
 	}
-	// The bar counts every record read, selected or not: the time span
-	// is not known ahead, the number of records is.
-	var read uint64
-	q.Progress = func(seq uint64) {
-		if seq > read+4096 {
-			bar.Set64(int64(seq - st.Pruned))
-			read = seq
-		}
-	}
+	q.Progress = func(seq uint64) { bar.Set64(int64(seq)) }
 	if err := db.ScanRecords(ctx, q, write); err != nil {
 		return err
 	}
