@@ -439,65 +439,80 @@ func (p *Proxy) frame(ctx context.Context, s *filter.Session, b []byte) []byte {
 
 // stream filters an SSE stream event by event as it flows: each event's
 // data is a frame; ids, event names, retry fields and comments pass as
-// they came.
+// they came. The event's data is copied once out of the read buffer, and
+// lines are handled as bytes, not strings: every byte of every response
+// passes here.
 func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reader, s *filter.Session, m *mount) {
 	fl, _ := w.(http.Flusher)
 	// A small read buffer: a stream may idle for hours, and events longer
-	// than it are read in several reads, not refused (readLine bounds them).
-	rd := bufio.NewReaderSize(body, 8<<10)
-	var lines []string // the event's lines, data lines included
-	var data []string
+	// than it are read in several reads, not refused (next bounds them).
+	lr := &lineReader{rd: bufio.NewReaderSize(body, 8<<10), max: p.opts.MaxBody}
+	var (
+		lines   []string // the event's lines but its data lines
+		dataAt  = -1     // where in lines its data goes: at its first data line
+		data    []byte   // its data lines' values, joined by newlines
+		out     bytes.Buffer
+		hasData bool
+	)
 	flush := func() {
-		if len(lines) == 0 {
+		if len(lines) == 0 && !hasData {
 			return
 		}
+		defer func() { lines, dataAt, data, hasData = lines[:0], -1, nil, false }()
 		if eventName(lines) == "endpoint" {
 			// The legacy (2024-11-05) transport's first event says where
 			// to post messages: bind that session here, and point the
 			// client at the proxy's path for it.
-			p.rewriteEndpoint(lines, data, m, s)
-			out := strings.Join(lines, "\n") + "\n\n"
-			w.Write([]byte(out))
+			all, parts := withData(lines, dataAt, data, hasData)
+			p.rewriteEndpoint(all, parts, m, s)
+			w.Write([]byte(strings.Join(all, "\n") + "\n\n"))
 			if fl != nil {
 				fl.Flush()
 			}
-			lines, data = lines[:0], data[:0]
 			return
 		}
-		var out bytes.Buffer
-		wroteData := false
-		for _, l := range lines {
-			if !isData(l) {
-				out.WriteString(l)
-				out.WriteByte('\n')
-				continue
+		out.Reset()
+		out.Grow(len(data) + 64*len(lines) + 64)
+		writeData := func() {
+			frame := data
+			if frame == nil {
+				frame = []byte{}
 			}
-			if wroteData {
-				continue
-			}
-			wroteData = true
-			frame := []byte(strings.Join(data, "\n"))
 			if len(bytes.TrimSpace(frame)) > 0 {
 				frame = p.frame(ctx, s, frame)
 			}
 			if frame == nil {
-				continue // withheld whole: the event goes without data
+				return // withheld whole: the event goes without data
 			}
-			for part := range strings.SplitSeq(string(frame), "\n") {
+			for {
+				part, rest, more := bytes.Cut(frame, []byte{'\n'})
 				out.WriteString("data: ")
-				out.WriteString(part)
+				out.Write(part)
 				out.WriteByte('\n')
+				if !more {
+					break
+				}
+				frame = rest
 			}
+		}
+		for i, l := range lines {
+			if i == dataAt {
+				writeData()
+			}
+			out.WriteString(l)
+			out.WriteByte('\n')
+		}
+		if hasData && dataAt == len(lines) {
+			writeData()
 		}
 		out.WriteByte('\n')
 		w.Write(out.Bytes())
 		if fl != nil {
 			fl.Flush()
 		}
-		lines, data = lines[:0], data[:0]
 	}
 	for {
-		line, err := readLine(rd, p.opts.MaxBody)
+		line, owned, err := lr.next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
 				p.log.Warn("proxy: upstream event stream ended", "upstream", m.up.URL.Redacted(), "err", err)
@@ -506,46 +521,104 @@ func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reade
 			// rules drop it too).
 			return
 		}
-		if line == "" {
+		if len(line) == 0 {
 			flush()
 			continue
 		}
-		lines = append(lines, line)
-		if isData(line) {
-			v := strings.TrimPrefix(line, "data")
-			v = strings.TrimPrefix(v, ":")
-			v = strings.TrimPrefix(v, " ")
-			data = append(data, v)
+		if !isData(line) {
+			lines = append(lines, string(line))
+			continue
+		}
+		v := line[len("data"):]
+		v = bytes.TrimPrefix(v, []byte{':'})
+		v = bytes.TrimPrefix(v, []byte{' '})
+		switch {
+		case !hasData && owned:
+			// A line longer than the read buffer was put together in a
+			// slice of its own: the frame is that slice, not a copy.
+			hasData, dataAt, data = true, len(lines), v
+		case !hasData:
+			// The frame is handed to the filter, which may keep it: a new
+			// slice for each event, sized for the line at hand.
+			hasData, dataAt = true, len(lines)
+			data = append(make([]byte, 0, len(v)), v...)
+		default:
+			data = append(append(data, '\n'), v...)
 		}
 	}
 }
 
-func isData(line string) bool {
-	return line == "data" || strings.HasPrefix(line, "data:")
+// withData returns an event's lines with its data lines put back (at
+// dataAt), and the data lines' values.
+func withData(lines []string, dataAt int, data []byte, hasData bool) (all, parts []string) {
+	if !hasData {
+		return append([]string(nil), lines...), nil
+	}
+	parts = strings.Split(string(data), "\n")
+	all = append(all, lines[:dataAt]...)
+	for _, v := range parts {
+		all = append(all, "data: "+v)
+	}
+	return append(all, lines[dataAt:]...), parts
 }
 
-// readLine reads one line of at most max bytes, without its end (LF, CR or
-// CRLF, as SSE allows).
-func readLine(rd *bufio.Reader, max int64) (string, error) {
-	var b []byte
+func isData[T string | []byte](line T) bool {
+	return string(line) == "data" || len(line) > 5 && string(line[:5]) == "data:"
+}
+
+// lineReader reads the lines of an event stream, each at most max bytes,
+// without their ends (LF, CR or CRLF, as SSE allows). A line that fits in
+// the read buffer is returned as a slice of it, valid only until the next
+// call; a longer one is put together in a slice of its own, which the
+// caller then owns.
+type lineReader struct {
+	rd     *bufio.Reader
+	max    int64
+	long   []byte // a line longer than the buffer, as it is put together
+	skipLF bool   // the last line ended with CR: a LF right after it is part of its end
+}
+
+func (lr *lineReader) next() (line []byte, owned bool, err error) {
+	lr.long = nil
 	for {
-		c, err := rd.ReadByte()
-		if err != nil {
-			return "", err
-		}
-		switch c {
-		case '\n':
-			return string(b), nil
-		case '\r':
-			if n, err := rd.Peek(1); err == nil && n[0] == '\n' {
-				rd.ReadByte()
+		b, _ := lr.rd.Peek(lr.rd.Buffered())
+		if len(b) == 0 {
+			if _, err := lr.rd.Peek(1); err != nil {
+				return nil, false, err
 			}
-			return string(b), nil
+			continue
 		}
-		if int64(len(b)) >= max {
-			return "", fmt.Errorf("an event line over %d bytes", max)
+		if lr.skipLF {
+			lr.skipLF = false
+			if b[0] == '\n' {
+				lr.rd.Discard(1)
+				continue
+			}
 		}
-		b = append(b, c)
+		i := bytes.IndexAny(b, "\r\n")
+		n := i
+		if i < 0 {
+			n = len(b)
+		}
+		if int64(len(lr.long)+n) > lr.max {
+			return nil, false, fmt.Errorf("an event line over %d bytes", lr.max)
+		}
+		if i < 0 {
+			if lr.long == nil {
+				lr.long = make([]byte, 0, 4*len(b))
+			}
+			lr.long = append(lr.long, b...)
+			lr.rd.Discard(len(b))
+			continue
+		}
+		line, owned = b[:i], lr.long != nil
+		if owned {
+			line = append(lr.long, line...)
+		}
+		lr.skipLF = b[i] == '\r'
+		// Discarding buffered bytes does not read: line stays valid.
+		lr.rd.Discard(i + 1)
+		return line, owned, nil
 	}
 }
 
