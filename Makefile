@@ -52,9 +52,10 @@ test: deps lint ## All tests, with the race detector (installs the npm peers fir
 	$(MAKE) conformance
 
 .PHONY: bench
-bench: build ## Benchmarks: the filter's hot path and the relay side by side with a direct connection.
+bench: build ## Benchmarks: the filter's hot path, the stdio relay and ctxguard proxy (its own process) side by side with direct connections.
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) run ./cmd/ctxguard-bench
+	$(GO) run ./cmd/ctxguard-bench http
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).

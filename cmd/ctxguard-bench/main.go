@@ -4,6 +4,9 @@
 // run, for strict and relaxed durability. It also reports the filter's peak
 // RSS and the disk's own fsync latency, so the strict figures can be read
 // against it. `make bench` runs it.
+//
+// `ctxguard-bench http` measures `ctxguard proxy` the same way, over
+// Streamable HTTP (see http.go).
 package main
 
 import (
@@ -59,6 +62,14 @@ var sizes = []struct {
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == relayMode {
 		relay(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == upstreamMode {
+		upstream(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "http" {
+		httpBench(os.Args[2:])
 		return
 	}
 	flag.Parse()
