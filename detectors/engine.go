@@ -65,7 +65,7 @@ const (
 // one: security training, incident reports, detection rules. An attack
 // phrase quoted in such a document is weighed less; in a document that
 // uses several of these words, every phrase is taken as discussed rather
-// than meant (discussionWords distinct words).
+// than meant (two distinct words).
 var metaWords = []string{
 	"prompt injection", "prompt-injection", "jailbreak*", "attacker*", "malicious", "adversar*", "red team*", "red-team*",
 	"phishing", "social engineering", "security awareness", "threat model*", "payload*", "exploit*", "vulnerab*",
@@ -77,10 +77,6 @@ var metaWords = []string{
 	"iniezione di prompt", "attacco", "attacchi", "injecao de prompt", "prompt-injectie", "aanval*", "промпт-инъекц*", "атак*", "злоумышленник*",
 	"プロンプトインジェクション", "攻撃", "提示注入", "提示词注入", "攻击", "프롬프트 인젝션", "공격",
 }
-
-// discussionWords is how many distinct meta words make a document a
-// discussion of attacks.
-const discussionWords = 2
 
 var rot13Words = []string{"rot13", "rot-13", "rot 13", "caesar cipher", "ebg13"}
 
@@ -186,7 +182,8 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 	doc := &Document{Text: normalize.New(content), Tools: tools, Depth: depth}
 	hits := make([][]Hit, len(e.detectors))
 	var rot13 bool
-	metaSeen := map[int]bool{}
+	// The first meta word seen, and whether a second, different one was.
+	metaFirst, metaTwo := -1, false
 	norm := doc.Norm
 	e.starts.walk(e.trie, norm, func(start, stop int, pi int64) {
 		for _, oi := range e.owners[pi] {
@@ -196,7 +193,11 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 			}
 			switch p.det {
 			case ctxMeta:
-				metaSeen[p.kw] = true
+				if metaFirst < 0 {
+					metaFirst = p.kw
+				} else if p.kw != metaFirst {
+					metaTwo = true
+				}
 			case ctxRot13:
 				rot13 = true
 			default:
@@ -205,7 +206,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 		}
 	})
 
-	ctx := context{meta: len(metaSeen) > 0, discussion: len(metaSeen) >= discussionWords, resources: &stringTable{src: content}}
+	ctx := context{meta: metaFirst >= 0, discussion: metaTwo, resources: &stringTable{src: content}}
 	var out []ctxguard.Finding
 	var errs []error
 	for i, d := range e.detectors {
@@ -346,7 +347,13 @@ func crossesElements(span []byte) bool {
 // interface, not prose addressed to a reader.
 func resourceFile(src []byte) bool {
 	lines, entries := 0, 0
-	for _, l := range bytes.Split(src, []byte("\n")) {
+	for rest := src; len(rest) > 0; {
+		l := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			l, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
 		l = bytes.TrimSpace(l)
 		if len(l) == 0 || l[0] == '#' || bytes.HasPrefix(l, []byte("//")) {
 			continue

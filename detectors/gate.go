@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"encoding/binary"
+	"regexp"
 	"regexp/syntax"
 	"slices"
 	"sort"
@@ -39,6 +40,10 @@ type gate struct {
 	start   *dstate
 	full    atomic.Bool
 	scratch []uint32
+	// anchored gates answer whether a match starts at the beginning of
+	// the text: the program's start is followed once, not at every
+	// position, and a state with no program counters left is dead.
+	anchored bool
 }
 
 // maxGateStates bounds the states one gate keeps.
@@ -73,6 +78,47 @@ var matchState = &dstate{}
 // newGate compiles a pattern (already in normalised form) into a gate, or
 // returns nil when it cannot (the caller then always runs the regexp).
 func newGate(pattern string) *gate {
+	return compileGate(pattern, false)
+}
+
+// newAnchoredGate compiles a gate that answers whether a match of pattern
+// starts at the beginning of a text, or returns nil when it cannot or when
+// the answer would depend on the byte before the text (the pattern can
+// test an empty-width assertion, such as \b, before its first rune).
+func newAnchoredGate(pattern string) *gate {
+	g := compileGate(pattern, true)
+	if g == nil || leadingAssertion(g.prog) {
+		return nil
+	}
+	return g
+}
+
+// leadingAssertion reports whether prog can reach an empty-width
+// assertion from its start without reading a rune.
+func leadingAssertion(prog *syntax.Prog) bool {
+	seen := map[uint32]bool{}
+	stack := []uint32{uint32(prog.Start)}
+	for len(stack) > 0 {
+		pc := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[pc] {
+			continue
+		}
+		seen[pc] = true
+		in := &prog.Inst[pc]
+		switch in.Op {
+		case syntax.InstEmptyWidth:
+			return true
+		case syntax.InstAlt, syntax.InstAltMatch:
+			stack = append(stack, in.Out, in.Arg)
+		case syntax.InstCapture, syntax.InstNop:
+			stack = append(stack, in.Out)
+		}
+	}
+	return false
+}
+
+func compileGate(pattern string, anchored bool) *gate {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil
@@ -81,7 +127,7 @@ func newGate(pattern string) *gate {
 	if err != nil {
 		return nil
 	}
-	g := &gate{prog: prog, states: map[string]*dstate{}}
+	g := &gate{prog: prog, states: map[string]*dstate{}, anchored: anchored}
 	set := map[rune]bool{0x80: true}
 	bound := func(lo, hi rune) {
 		if lo >= 0x80 {
@@ -139,7 +185,11 @@ func newGate(pattern string) *gate {
 	}
 	g.nASCII = len(g.rep)
 	g.rep = append(g.rep, g.bounds...)
-	g.start = g.state(nil, prevStart)
+	if anchored {
+		g.start = g.state([]uint32{uint32(prog.Start)}, prevStart)
+	} else {
+		g.start = g.state(nil, prevStart)
+	}
 	return g
 }
 
@@ -195,6 +245,9 @@ func (g *gate) match(text []byte) bool {
 		}
 		if next == nil {
 			return true // too many states: let the regexp decide
+		}
+		if g.anchored && len(next.pcs) == 0 {
+			return false // no thread left, and none starts later
 		}
 		s = next
 	}
@@ -286,7 +339,10 @@ func (g *gate) closure(s *dstate, next rune) ([]uint32, bool) {
 	flags := syntax.EmptyOpContext(representative(s.prev), next)
 	seen := make(map[uint32]bool, 2*len(s.pcs)+8)
 	var runes []uint32
-	stack := append(g.scratch[:0], uint32(g.prog.Start))
+	stack := g.scratch[:0]
+	if !g.anchored {
+		stack = append(stack, uint32(g.prog.Start))
+	}
 	stack = append(stack, s.pcs...)
 	matched := false
 	for len(stack) > 0 {
@@ -332,4 +388,24 @@ func relax(re *syntax.Regexp) *syntax.Regexp {
 		return &syntax.Regexp{Op: op, Flags: re.Flags, Sub: []*syntax.Regexp{re.Sub[0]}}
 	}
 	return re
+}
+
+// Matcher is a regular expression behind a gate: Match asks the gate
+// first, and the regexp package only about texts the gate lets through.
+// Detectors outside this package use it for expressions they run on every
+// document. It is safe for concurrent use.
+type Matcher struct {
+	re *regexp.Regexp
+	g  *gate
+}
+
+// MustMatcher compiles expr (RE2 syntax, as regexp.MustCompile) into a
+// Matcher, panicking when it does not compile.
+func MustMatcher(expr string) *Matcher {
+	return &Matcher{re: regexp.MustCompile(expr), g: newGate(expr)}
+}
+
+// Match reports whether the expression matches anywhere in b.
+func (m *Matcher) Match(b []byte) bool {
+	return m.g.match(b) && m.re.Match(b)
 }

@@ -102,3 +102,77 @@ func TestGateFull(t *testing.T) {
 		}
 	}
 }
+
+// An anchored gate never rejects a text the pattern matches at its start;
+// patterns with a leading assertion get none.
+func TestAnchoredGate(t *testing.T) {
+	for _, p := range gatePatterns {
+		src := normalize.RegexSource(p)
+		g := newAnchoredGate(src)
+		if g == nil {
+			continue
+		}
+		re := regexp.MustCompile(`^(?:` + src + `)`)
+		for _, text := range gateTexts {
+			norm := normalize.New([]byte(text)).Norm
+			for i := range norm {
+				if re.Match(norm[i:]) && !g.match(norm[i:]) {
+					t.Errorf("anchored gate(%q) rejects %q", p, norm[i:])
+				}
+			}
+		}
+	}
+	if newAnchoredGate(`\bx`) != nil || newAnchoredGate(`(?:^|y)x`) != nil {
+		t.Error("a pattern with a leading assertion has an anchored gate")
+	}
+	if newAnchoredGate(`x\b`) == nil {
+		t.Error("no anchored gate for x\\b")
+	}
+}
+
+// checkCovering compares firstCoveringAt with firstCovering for every word
+// of text taken as the hit.
+func checkCovering(t *testing.T, text string) {
+	t.Helper()
+	norm := normalize.New([]byte(text)).Norm
+	for _, p := range gatePatterns {
+		src := normalize.RegexSource(p)
+		g := newAnchoredGate(src)
+		if g == nil {
+			continue
+		}
+		re := regexp.MustCompile(src)
+		are := regexp.MustCompile(`^(?:` + src + `)`)
+		for s := 0; s < len(norm); s++ {
+			if s > 0 && !startsWord(norm, s) {
+				continue
+			}
+			e := s + 1
+			for e < len(norm) && norm[e] != ' ' {
+				e++
+			}
+			h := Hit{Start: s, End: e}
+			lo, hi := clause(norm, s, e, 160)
+			ms, me, ok, _ := firstCovering(norm, re, lo, hi, h)
+			ms2, me2, ok2 := firstCoveringAt(norm, are, g, lo, hi, h)
+			if ok != ok2 || ok && (ms != ms2 || me != me2) {
+				t.Fatalf("pattern %q on %q, hit %q: firstCovering %v %d-%d, firstCoveringAt %v %d-%d", p, norm, norm[s:e], ok, ms, me, ok2, ms2, me2)
+			}
+		}
+	}
+}
+
+func TestFirstCoveringAt(t *testing.T) {
+	for _, text := range gateTexts {
+		checkCovering(t, text)
+	}
+}
+
+// FuzzFirstCoveringAt checks that the anchored search finds the match the
+// search of the clause finds.
+func FuzzFirstCoveringAt(f *testing.F) {
+	for _, text := range gateTexts {
+		f.Add(text)
+	}
+	f.Fuzz(func(t *testing.T, text string) { checkCovering(t, text) })
+}

@@ -119,6 +119,12 @@ type compiledRule struct {
 	// gates tell exactly whether they match in a clause (gate.go).
 	prefilters []prefilter
 	gates      []*gate
+	// starts[i], when set, tells whether a match of confirm[i] may start
+	// at a position, and anchored[i] is confirm[i] matched only there:
+	// firstCovering then tries the word starts before a keyword one by
+	// one instead of searching the clause (see startGates).
+	starts   []*gate
+	anchored []*regexp.Regexp
 	// unlessGates are the gates of the unless patterns.
 	unlessGates []*gate
 }
@@ -151,6 +157,13 @@ func NewPhraseDetector(rs *RuleSet) (*PhraseDetector, error) {
 		for _, re := range cr.confirm {
 			cr.prefilters = append(cr.prefilters, newPrefilter(re.String()))
 			cr.gates = append(cr.gates, newGate(re.String()))
+			ag := newAnchoredGate(re.String())
+			var are *regexp.Regexp
+			if ag != nil {
+				are = regexp.MustCompile(`^(?:` + re.String() + `)`)
+			}
+			cr.starts = append(cr.starts, ag)
+			cr.anchored = append(cr.anchored, are)
 		}
 		compile("unless", r.Unless, &cr.unless)
 		for _, re := range cr.unless {
@@ -262,6 +275,16 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 				if !r.prefilters[ci].match(text) {
 					continue
 				}
+				if r.starts[ci] != nil {
+					// The word starts before the keyword are tried one by
+					// one; a clause without a match is not remembered, as
+					// the search for one costs little.
+					if ms, me, ok := firstCoveringAt(doc.Norm, r.anchored[ci], r.starts[ci], lo, hi, h); ok {
+						add(ri, ms, me)
+						break
+					}
+					continue
+				}
 				if !r.gates[ci].match(text) {
 					misses[ci] = span{lo, hi}
 					continue
@@ -303,6 +326,28 @@ func firstCovering(norm []byte, re *regexp.Regexp, lo, hi int, h Hit) (ms, me in
 		s = ms + 1
 	}
 	return 0, 0, false, any
+}
+
+// firstCoveringAt returns the match firstCovering finds, for a pattern
+// whose match at a position does not depend on the byte before it (no
+// leading assertion): that match is the anchored match at the first word
+// start in [lo, h.Start] whose anchored match covers the hit. The anchored
+// gate rules out most word starts from a byte or two, and only the rest
+// are handed to the anchored expression, so the clause is never searched
+// as a whole.
+func firstCoveringAt(norm []byte, anchored *regexp.Regexp, starts *gate, lo, hi int, h Hit) (ms, me int, ok bool) {
+	for p := lo; p <= h.Start; p++ {
+		if p != lo && !startsWord(norm, p) {
+			continue
+		}
+		if !starts.match(norm[p:hi]) {
+			continue
+		}
+		if m := anchored.FindIndex(norm[p:hi]); m != nil && p+m[1] >= h.End {
+			return p, p + m[1], true
+		}
+	}
+	return 0, 0, false
 }
 
 // startsWord reports whether a token begins at s: after a space or

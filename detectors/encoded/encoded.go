@@ -232,7 +232,8 @@ var qpRun = regexp.MustCompile(`(?:[^\s=]*=[0-9A-F]{2}[^\s=]*){4,}(?:[ \t]*=?\r?
 // quoted-printable.
 func escapes(src []byte) []Candidate {
 	var out []Candidate
-	for _, m := range spacedHexRuns(src) {
+	hexRuns, b32Runs := wordRuns(src)
+	for _, m := range hexRuns {
 		h := strings.NewReplacer(" ", "", ":", "").Replace(string(src[m[0]:m[1]]))
 		if d, err := hex.DecodeString(h); err == nil {
 			out = append(out, Candidate{Kind: "hex", Start: m[0], End: m[1], Decoded: d})
@@ -249,7 +250,7 @@ func escapes(src []byte) []Candidate {
 			out = append(out, Candidate{Kind: "unicode-escapes", Start: m[0], End: m[1], Decoded: []byte(d)})
 		}
 	}
-	for _, m := range base32Runs(src) {
+	for _, m := range b32Runs {
 		run := string(src[m[0]:m[1]])
 		if d, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(run, "=")); err == nil {
 			out = append(out, Candidate{Kind: "base32", Start: m[0], End: m[1], Decoded: d})

@@ -14,33 +14,72 @@ const maxRuns = 64
 // spacedHexRuns finds hex bytes separated by spaces or colons, 13 or more:
 // `(?:\b[0-9a-fA-F]{2}[ :]){12,}[0-9a-fA-F]{2}\b`.
 func spacedHexRuns(src []byte) [][2]int {
-	var out [][2]int
-	for i := 0; i+1 < len(src) && len(out) < maxRuns; {
-		if !isHex(src[i]) || !isHex(src[i+1]) || i > 0 && isWord(src[i-1]) {
-			i = nextWordStart(src, i)
+	hex, _ := wordRuns(src)
+	return hex
+}
+
+// wordRuns finds the spaced hex runs and the base32 runs of src in one pass
+// over its words: both begin at the start of a word, a spaced hex run with
+// a word of two hex digits and a base32 run with a word of 24 or more
+// bytes, so most words are passed over at a glance.
+func wordRuns(src []byte) (hex, b32 [][2]int) {
+	// A run of one kind does not start inside the previous one.
+	hexNext, b32Next := 0, 0
+	n := len(src)
+	for i := 0; i < n && (len(hex) < maxRuns || len(b32) < maxRuns); {
+		if !isWord(src[i]) {
+			i++
 			continue
 		}
-		groups, j := 0, i
-		for j+2 < len(src) && isHex(src[j]) && isHex(src[j+1]) && (src[j+2] == ' ' || src[j+2] == ':') {
-			groups++
-			j += 3
+		// i starts a word: the byte before it, if any, is not a word byte.
+		j := i + 1
+		for j < n && isWord(src[j]) {
+			j++
 		}
-		end := -1
 		switch {
-		case j+1 < len(src) && isHex(src[j]) && isHex(src[j+1]) && (j+2 == len(src) || !isWord(src[j+2])):
-			end = j + 2 // a final pair ends the run
-		case groups > 0:
-			groups-- // the last separated pair is the final one
-			end = j - 1
+		case j-i == 2 && i >= hexNext && len(hex) < maxRuns && isHex(src[i]) && isHex(src[i+1]):
+			if end := spacedHexAt(src, i); end >= 0 {
+				hex = append(hex, [2]int{i, end})
+				hexNext = end
+			}
+		case j-i >= 24 && i >= b32Next && len(b32) < maxRuns && isBase32(src[i]):
+			k := i + 1
+			for k < n && isBase32(src[k]) {
+				k++
+			}
+			if k-i >= 24 {
+				for k < n && src[k] == '=' {
+					k++
+				}
+				b32 = append(b32, [2]int{i, k})
+				b32Next = k
+			}
 		}
-		if end >= 0 && groups >= 12 {
-			out = append(out, [2]int{i, end})
-			i = end
-			continue
-		}
-		i++
+		i = j
 	}
-	return out
+	return hex, b32
+}
+
+// spacedHexAt returns the end of the spaced hex run that starts at i (two
+// hex digits at the start of a word), or -1 when there is none.
+func spacedHexAt(src []byte, i int) int {
+	groups, j := 0, i
+	for j+2 < len(src) && isHex(src[j]) && isHex(src[j+1]) && (src[j+2] == ' ' || src[j+2] == ':') {
+		groups++
+		j += 3
+	}
+	end := -1
+	switch {
+	case j+1 < len(src) && isHex(src[j]) && isHex(src[j+1]) && (j+2 == len(src) || !isWord(src[j+2])):
+		end = j + 2 // a final pair ends the run
+	case groups > 0:
+		groups-- // the last separated pair is the final one
+		end = j - 1
+	}
+	if groups < 12 {
+		return -1
+	}
+	return end
 }
 
 // escapeRuns finds eight or more consecutive escapes of the form prefix
@@ -72,27 +111,8 @@ func escapeRuns(src []byte, prefix string, digits int) [][2]int {
 // base32Runs finds runs of 24 or more base32 letters starting at a word
 // boundary, with their padding: `\b[A-Z2-7]{24,}=*`.
 func base32Runs(src []byte) [][2]int {
-	var out [][2]int
-	for i := 0; i < len(src) && len(out) < maxRuns; {
-		if !isBase32(src[i]) || i > 0 && isWord(src[i-1]) {
-			i = nextWordStart(src, i)
-			continue
-		}
-		j := i
-		for j < len(src) && isBase32(src[j]) {
-			j++
-		}
-		if j-i < 24 {
-			i = j
-			continue
-		}
-		for j < len(src) && src[j] == '=' {
-			j++
-		}
-		out = append(out, [2]int{i, j})
-		i = j
-	}
-	return out
+	_, b32 := wordRuns(src)
+	return b32
 }
 
 // containsFold reports whether src contains the lower-case ASCII word w in
@@ -110,18 +130,6 @@ func containsFold(src []byte, w string) bool {
 		}
 	}
 	return false
-}
-
-// nextWordStart returns the first position after i that may start a run
-// at a word boundary: past the rest of the word at i, whose positions all
-// follow a word byte.
-func nextWordStart(src []byte, i int) int {
-	if !isWord(src[i]) {
-		return i + 1
-	}
-	for i++; i < len(src) && isWord(src[i]); i++ {
-	}
-	return i + 1
 }
 
 // Byte classes, looked up rather than compared: these scanners touch

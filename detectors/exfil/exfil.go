@@ -32,9 +32,9 @@ var placeholder = regexp.MustCompile(`(?:\{\{?[^}]{1,60}\}\}?|%7[Bb]%7[Bb]?[^%]{
 
 // instruction is a verb that moves data and, within a few words, the data
 // an exfiltrating instruction wants in the URL.
-var instruction = regexp.MustCompile(`(?:append|add|include|insert|put|encode|replace|fill|substitute|attach|concatenate|embed|pass|send|render|load|fetch|display|show|open)\s+(?:\S+\s+){0,8}?(?:conversation|chat|history|message|messages|e-?mail|password|token|secret|key|keys|credentials|summary|data|context|user'?s|name|address|phone|answer|response|query|question|prompt|session|cookie)s?\b`)
+var instruction = detectors.MustMatcher(`(?:append|add|include|insert|put|encode|replace|fill|substitute|attach|concatenate|embed|pass|send|render|load|fetch|display|show|open)\s+(?:\S+\s+){0,8}?(?:conversation|chat|history|message|messages|e-?mail|password|token|secret|key|keys|credentials|summary|data|context|user'?s|name|address|phone|answer|response|query|question|prompt|session|cookie)s?\b`)
 
-var toURL = regexp.MustCompile(`(?:url|link|image|query|parameter|param|endpoint|address|markdown|img|src|\?|=)`)
+var toURL = detectors.MustMatcher(`(?:url|link|image|query|parameter|param|endpoint|address|markdown|img|src|\?|=)`)
 
 // Detect implements detectors.Detector.
 func (d *Detector) Detect(doc *detectors.Document, _ []detectors.Hit) ([]ctxguard.Finding, error) {
