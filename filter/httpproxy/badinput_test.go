@@ -221,3 +221,18 @@ func TestStreamFlowsAroundAWithheldItem(t *testing.T) {
 		t.Fatalf("third event %q", third)
 	}
 }
+
+// A JSON answer shorter than its Content-Length is not passed on in part:
+// the client gets a clear 502.
+func TestTruncatedJSON(t *testing.T) {
+	px := rawProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"res`)
+	}), 0)
+	resp, body := post(t, px.URL+"/mcp", `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`)
+	if resp.StatusCode != http.StatusBadGateway || strings.Contains(body, `"res`) || !strings.Contains(body, "could not be read whole") {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}

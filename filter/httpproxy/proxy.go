@@ -413,7 +413,7 @@ func (p *Proxy) abandoned(w http.ResponseWriter, s *filter.Session, body []byte)
 
 // json filters a JSON response.
 func (p *Proxy) json(w http.ResponseWriter, ctx context.Context, resp *http.Response, s *filter.Session) {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, p.opts.MaxBody+1))
+	b, err := readBody(resp, p.opts.MaxBody)
 	if err != nil || int64(len(b)) > p.opts.MaxBody {
 		w.Header().Del("Content-Length")
 		http.Error(w, "ctxguard: the upstream's response could not be read whole, or is over the size limit, and was withheld", http.StatusBadGateway)
@@ -423,6 +423,20 @@ func (p *Proxy) json(w http.ResponseWriter, ctx context.Context, resp *http.Resp
 	w.Header().Set("Content-Length", fmt.Sprint(len(out)))
 	w.WriteHeader(resp.StatusCode)
 	w.Write(out)
+}
+
+// readBody reads a response of at most max bytes (one more tells it is
+// over), in one allocation when the upstream says its length (the HTTP
+// client holds the body to that length, and fails one that ends short).
+func readBody(resp *http.Response, max int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= max {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, max+1))
 }
 
 // frame runs one frame from the server through the filter and returns what
