@@ -122,7 +122,11 @@ type builder struct {
 }
 
 func newBuilder(src []byte) *builder {
-	return &builder{t: &Text{Src: src, Norm: make([]byte, 0, len(src))}, lastSpace: true, tagStart: -1}
+	// An anchor follows every collapsed run of spaces and every folded
+	// character: room for a few per line saves growing the slice a
+	// dozen times over a large document.
+	anchors := make([]anchor, 0, len(src)/64+4)
+	return &builder{t: &Text{Src: src, Norm: make([]byte, 0, len(src)), anchors: anchors}, lastSpace: true, tagStart: -1}
 }
 
 func (b *builder) emitExact(c byte, p int) {
@@ -284,36 +288,50 @@ func (b *builder) asciiRun(s []byte, base, i int) int {
 		delta = t.anchors[n-1].src - t.anchors[n-1].out
 	}
 	lastSpace := b.lastSpace
-	prevLetter := b.prevLetter
-	for ; i < len(s); i++ {
+	start := i
+	for i < len(s) {
 		c := s[i]
 		if c >= 0x80 {
 			break
 		}
 		p := base + i
-		switch {
-		case asciiSpace[c]:
-			prevLetter = false
+		if asciiSpace[c] {
+			i++
 			if lastSpace {
 				continue
 			}
-			c = ' '
 			lastSpace = true
-		default:
-			c = asciiLower[c]
-			prevLetter = 'a' <= c && c <= 'z'
-			lastSpace = false
+			if !cont || p-len(norm) != delta {
+				t.Norm = norm
+				t.anchors = append(t.anchors, anchor{out: len(norm), src: p, exact: true})
+				cont, delta = true, p-len(norm)
+			}
+			norm = append(norm, ' ')
+			continue
 		}
+		// A word (a run of bytes that are neither spaces nor non-ASCII)
+		// is copied lower-cased, under one anchor check.
 		if !cont || p-len(norm) != delta {
 			t.Norm = norm
 			t.anchors = append(t.anchors, anchor{out: len(norm), src: p, exact: true})
 			cont, delta = true, p-len(norm)
 		}
-		norm = append(norm, c)
+		lastSpace = false
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c >= 0x80 || asciiSpace[c] {
+				break
+			}
+			norm = append(norm, asciiLower[c])
+		}
 	}
 	t.Norm = norm
 	b.lastSpace = lastSpace
-	b.prevLetter = prevLetter
+	if i > start {
+		// Only the last byte read says whether a letter came last.
+		c := asciiLower[s[i-1]]
+		b.prevLetter = 'a' <= c && c <= 'z'
+	}
 	return i
 }
 
