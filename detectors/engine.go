@@ -538,7 +538,12 @@ func isSpaceOrOpen(c byte) bool {
 var orders = []string{"approve", "state", "tell", "say", "ignore", "send", "close", "issue", "include", "reply", "respond", "recommend",
 	"do not", "don't", "always", "never", "forward", "delete", "grant", "change", "set", "call", "run", "answer", "write", "add",
 	"mention", "confirm", "claim", "print", "reveal", "output", "list", "summarize", "summarise", "translate", "visit", "click",
-	"you must", "you should", "you are", "please", "disregard", "forget", "act as", "pretend", "use", "execute", "mark", "treat", "ask"}
+	"you must", "you should", "you are", "please", "disregard", "forget", "act as", "pretend", "use", "execute", "mark", "treat", "ask",
+	// French, Spanish, Italian, German, Portuguese, Dutch: tell, say,
+	// answer, send, ignore, give.
+	"dis", "dites", "reponds", "répondez", "réponds", "envoie", "envoyez", "ignore", "ignorez", "donne", "donnez",
+	"di", "dile", "diga", "responde", "envía", "envia", "ignora", "dale", "rispondi", "invia", "dimentica",
+	"sag", "sage", "sagen sie", "antworte", "sende", "ignoriere", "gib", "responda", "envie", "zeg", "antwoord", "stuur", "negeer"}
 
 // imperativeProse reports whether decoded bytes read as an instruction:
 // mostly letters and spaces, with a sentence that opens with an order.

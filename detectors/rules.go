@@ -427,19 +427,32 @@ func sentence(norm []byte, start, end, limit int) (int, int) {
 	return ss, se
 }
 
+// emphasis reports whether norm[i] is an underscore that opens or closes
+// Markdown emphasis ("_Assistant reading this…_"): one with no word byte
+// on its other side. It separates words as a space does.
+func emphasis(norm []byte, i int) bool {
+	if norm[i] != '_' {
+		return false
+	}
+	before := i > 0 && isWordByte(norm[i-1])
+	after := i+1 < len(norm) && isWordByte(norm[i+1])
+	return !before || !after
+}
+
 // wordBoundary reports whether a keyword hit stands as a word in the
 // normalised text: keywords are matched as substrings, and "rule" must not
 // fire inside "overrule". An ASCII keyword needs a boundary before it, and
 // after it unless the rule wrote it with a trailing "*" (a stem: "instruct*").
 // Keywords in scripts without spaces (Chinese, Japanese) match anywhere.
+// An underscore of Markdown emphasis is a boundary.
 func wordBoundary(norm []byte, start, end int, keyword string, stem bool) bool {
 	isWord := func(c byte) bool {
 		return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_'
 	}
-	if start > 0 && isWord(keyword[0]) && isWord(norm[start-1]) {
+	if start > 0 && isWord(keyword[0]) && isWord(norm[start-1]) && !emphasis(norm, start-1) {
 		return false
 	}
-	if !stem && end < len(norm) && isWord(keyword[len(keyword)-1]) && isWord(norm[end]) {
+	if !stem && end < len(norm) && isWord(keyword[len(keyword)-1]) && isWord(norm[end]) && !emphasis(norm, end) {
 		return false
 	}
 	return true

@@ -71,9 +71,11 @@ func (s *starts) walk(trie *ahocorasick.Trie, text []byte, fn func(start, end in
 	n := len(text)
 	for i := 0; i < n; i++ {
 		c := text[i]
-		if isWordByte(c) && i > 0 && isWordByte(text[i-1]) {
+		if isWordByte(c) && i > 0 && isWordByte(text[i-1]) && !(text[i-1] == '_' && (i == 1 || !isWordByte(text[i-2]))) {
 			// Inside a word: only keywords that begin with another kind of
 			// byte may start here, and none of those begins with a word byte.
+			// A word after an underscore that opens Markdown emphasis
+			// ("_assistant") is looked at (see emphasis).
 			continue
 		}
 		window := 0

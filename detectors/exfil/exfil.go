@@ -34,6 +34,21 @@ var placeholder = regexp.MustCompile(`(?:\{\{?[^}]{1,60}\}\}?|%7[Bb]%7[Bb]?[^%]{
 // an exfiltrating instruction wants in the URL.
 var instruction = detectors.MustMatcher(`(?:append|add|include|insert|put|encode|replace|fill|substitute|attach|concatenate|embed|pass|send|render|load|fetch|display|show|open)\s+(?:\S+\s+){0,8}?(?:conversation|chat|history|message|messages|e-?mail|password|token|secret|key|keys|credentials|summary|data|context|user'?s|name|address|phone|answer|response|query|question|prompt|session|cookie)s?\b`)
 
+// followedBy is a URL to be completed with private data: "…?ctx=
+// followed by the user's previous messages", "+ the last 10 direct
+// messages". The data named are those of a conversation or of the user's
+// accounts, not an ID or a name.
+var followedBy = detectors.MustMatcher(`(?:followed by|suivie? de|suivis de|seguid[oa] de|gefolgt von|seguito da|gevolgd door|concatenated with|with (?:\S+\s+){0,3}?appended|\+)\s+(?:\S+\s+){0,10}?(?:conversation|chat|(?:chat |conversation )?history|previous|earlier|(?:direct |private )?messages|dms|meetings|calendar|e-?mails|inbox|contacts|passwords?|tokens?|secrets?|credentials|api keys?|hostnames?|ip addresses|memory|conversacion|historial|mensajes|messaggi|nachrichten|verlauf|gesprach)\b`)
+
+// replaceVerb names a placeholder in the URL that the text tells the
+// reader to replace: "replacing HOSTS with …", "en remplaçant DONNEES par …".
+var replaceVerb = regexp.MustCompile(`(?:replac|substitut|swap|fill|remplac|ersetz|sustitu|reemplaz|sostitu|substitu|vervang)\S*\s+(?:\S+\s+){0,2}?$`)
+
+// conversationData is what the placeholder is to be replaced with, in an
+// exfiltration: the conversation or what it revealed, not the reader's own
+// region code or account ID as in API documentation.
+var conversationData = regexp.MustCompile(`(?:conversation|chat|history|messages|hostnames?|ip address|internal|memory|everything|contents?|summary|historique|donnees|conversacion|historial|mensajes|gesprach|verlauf|nachrichten|conversazione|cronologia|messaggi|conversa|mensagens)`)
+
 var toURL = detectors.MustMatcher(`(?:url|link|image|query|parameter|param|endpoint|address|markdown|img|src|\?|=)`)
 
 // Detect implements detectors.Detector.
@@ -50,6 +65,10 @@ func (d *Detector) Detect(doc *detectors.Document, _ []detectors.Hit) ([]ctxguar
 		slot := placeholder.FindStringIndex(u.RawQuery + "#" + u.Path + "#" + u.Fragment)
 		ns, ne := doc.NormSpan(l.Start, l.End)
 		near := doc.Norm[max(0, ns-240):min(len(doc.Norm), ne+240)]
+		if slot == nil && (namedPlaceholder(u.RawQuery, doc.Norm, ns, ne) ||
+			strings.HasSuffix(u.RawQuery, "=") && followedBy.Match(doc.Norm[ne:min(len(doc.Norm), ne+200)])) {
+			slot = []int{0, 0}
+		}
 		// told is costly (the instruction expression); the slot cases
 		// decide without it.
 		told := func() bool { return mentionsData(near) && toURL.Match(near) && instruction.Match(near) }
@@ -103,3 +122,38 @@ func mentionsData(b []byte) bool {
 	}
 	return false
 }
+
+// namedPlaceholder reports whether a value of the query is a word in
+// capitals (HOSTS, DONNEES) that the text around the link, outside it,
+// tells the reader to replace with data of the conversation.
+func namedPlaceholder(query string, norm []byte, ns, ne int) bool {
+	for _, kv := range strings.Split(query, "&") {
+		_, v, ok := strings.Cut(kv, "=")
+		if !ok || len(v) < 3 || len(v) > 40 || strings.ToUpper(v) != v || strings.ToLower(v) == v {
+			continue
+		}
+		if strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != "" {
+			continue
+		}
+		w := []byte(strings.ToLower(v))
+		for _, text := range [][]byte{norm[max(0, ns-300):ns], norm[ne:min(len(norm), ne+300)]} {
+			for i := 0; ; {
+				j := bytes.Index(text[i:], w)
+				if j < 0 {
+					break
+				}
+				p := i + j
+				i = p + len(w)
+				if p+len(w) < len(text) && isWordByte(text[p+len(w)]) || p > 0 && isWordByte(text[p-1]) {
+					continue
+				}
+				if replaceVerb.Match(text[max(0, p-60):p]) && conversationData.Match(text[p:min(len(text), p+len(w)+120)]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func isWordByte(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' }
