@@ -398,3 +398,35 @@ func TestThinKeepsOnePerDay(t *testing.T) {
 		t.Fatalf("after thinning: %v, %d checkpoints, latest %+v", rep.Problems, rep.Checkpoints, rep.Latest)
 	}
 }
+
+// Records a filter stores while verify runs are not "added": they are in
+// the tree by the time verify sees them.
+func TestVerifyWhileRecordsArrive(t *testing.T) {
+	l := newLog(t, 5000)
+	l.sign(t, t0)
+	l.with(t, func(db *bolt.DB) {
+		ctx := context.Background()
+		appended := false
+		rep, err := tlog.Verify(ctx, db, tlog.Options{Verifier: l.key.Verifier, Progress: func(done uint64) {
+			if !appended && done > 0 {
+				appended = true
+				var recs []*ctxguard.Record
+				for i := range 2000 { // enough to move past the write-ahead log
+					recs = append(recs, &ctxguard.Record{Time: t0, Origin: ctxguard.Origin{Server: "kb", URI: fmt.Sprint(i)}, SHA256: strings.Repeat("a", 64)})
+				}
+				if err := db.AppendRecords(ctx, recs); err != nil {
+					t.Error(err)
+				}
+				if _, err := db.LogState(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !appended || !rep.OK() || rep.Rehashed != 5000 {
+			t.Fatalf("appended %v, problems %v, rehashed %d", appended, rep.Problems, rep.Rehashed)
+		}
+	})
+}
