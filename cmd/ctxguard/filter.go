@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
@@ -70,6 +71,17 @@ func (c *filterFlags) newFilter(ctx context.Context, g *Globals, dir string, db 
 			if ast.Webhook, err = anomaly.NewWebhook(ctx, ac.Webhook.URL, ac.Webhook.Timeout.Duration, ac.Webhook.Queue, log); err != nil {
 				return nil, err
 			}
+			// The events still queued when the filter stops are
+			// delivered first, within one delivery's timeout.
+			hook, wait := ast.Webhook, cmp.Or(ac.Webhook.Timeout.Duration, anomaly.DefaultWebhookTimeout)
+			db.BeforeClose(func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+				defer cancel()
+				if err := hook.Close(ctx); err != nil {
+					_, _, dropped := hook.Stats()
+					log.Warn("anomaly: webhook events undelivered at exit", "err", err, "dropped_before", dropped)
+				}
+			})
 		}
 		if err := ast.Start(ctx, db, ac.SyncInterval.Duration); err != nil {
 			return nil, err
