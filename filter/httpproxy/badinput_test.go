@@ -34,6 +34,13 @@ func streamProxy(t *testing.T, handler http.Handler) *httptest.Server {
 
 func proxyWith(t *testing.T, handler http.Handler, timeout time.Duration, inspectors ...filter.Stage) *httptest.Server {
 	t.Helper()
+	return proxyOpts(t, handler, httpproxy.Options{UpstreamTimeout: timeout}, inspectors...)
+}
+
+// proxyOpts is proxyWith with options of the test's (its upstream and
+// filter are set here).
+func proxyOpts(t *testing.T, handler http.Handler, opts httpproxy.Options, inspectors ...filter.Stage) *httptest.Server {
+	t.Helper()
 	up := httptest.NewServer(handler)
 	t.Cleanup(up.Close)
 	db, err := bolt.Open(t.TempDir(), bolt.Options{})
@@ -44,7 +51,8 @@ func proxyWith(t *testing.T, handler http.Handler, timeout time.Duration, inspec
 	pol := &policy.Policy{}
 	f, _ := filter.New(filter.Options{Records: db, Policy: pol, Inspectors: append(inspectors, &filter.DecideStage{Policy: pol, Queue: db})})
 	u, _ := httpproxy.ParseUpstream(up.URL + "/mcp")
-	p, err := httpproxy.New(httpproxy.Options{Upstreams: []httpproxy.Upstream{u}, Filter: f, UpstreamTimeout: timeout})
+	opts.Upstreams, opts.Filter = []httpproxy.Upstream{u}, f
+	p, err := httpproxy.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +106,72 @@ func TestTruncatedStream(t *testing.T) {
 	resp, body := post(t, px.URL+"/mcp", `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`)
 	if resp.StatusCode != 200 || strings.Contains(body, `"res`+"\n") || !strings.Contains(body, `"id":1`) || !strings.Contains(body, "-32090") {
 		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
+
+// An event with no end of lines: data lines, or comments, that never reach
+// the blank line that ends the event. The proxy holds no more of one event
+// than MaxBody, whatever its lines: past it, the stream ends as it does for
+// a line over the limit, and the request it left unanswered gets an error.
+// The answer the upstream sends after the oversized event never reaches
+// the client, nor does any of the oversized event.
+func TestOversizeEvent(t *testing.T) {
+	const maxBody = 4 << 10
+	for _, tc := range []struct{ name, line string }{
+		{"data lines", "data: x\n"},
+		{"comment lines", ": keep-alive\n"},
+		{"other fields", "id: 1\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			px := proxyOpts(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(w, "event: message\n")
+				// 64 times the limit in one event, then the answer: a proxy
+				// that held the whole event would pass the answer on.
+				for range 64 * maxBody / len(tc.line) {
+					if _, err := io.WriteString(w, tc.line); err != nil {
+						return // the proxy hung up
+					}
+				}
+				io.WriteString(w, "\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"contents\":[]}}\n\n")
+			}), httpproxy.Options{MaxBody: maxBody})
+			resp, body := post(t, px.URL+"/mcp", `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`)
+			if resp.StatusCode != 200 || strings.Contains(body, `"contents"`) || strings.Contains(body, tc.line) ||
+				!strings.Contains(body, `"id":1`) || !strings.Contains(body, "-32090") {
+				t.Fatalf("%d %q", resp.StatusCode, body[:min(len(body), 500)])
+			}
+		})
+	}
+}
+
+// An event of exactly MaxBody bytes (its lines, with one byte between
+// each two) passes; one byte more ends the stream.
+func TestEventAtTheLimit(t *testing.T) {
+	const maxBody = 4 << 10
+	answer := `data: {"jsonrpc":"2.0","id":1,"result":{"contents":[]}}`
+	for _, over := range []int{0, 1} {
+		// The event: its answer, then comments of 99 bytes and one of
+		// what is left, each after a line end.
+		left := maxBody + over - len(answer)
+		var ev strings.Builder
+		ev.WriteString(answer)
+		for ; left > 200; left -= 100 {
+			ev.WriteString("\n:" + strings.Repeat("c", 98))
+		}
+		ev.WriteString("\n:" + strings.Repeat("c", left-2))
+		if ev.Len() != maxBody+over {
+			t.Fatalf("an event of %d bytes", ev.Len())
+		}
+		px := proxyOpts(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, ev.String()+"\n\n")
+		}), httpproxy.Options{MaxBody: maxBody})
+		_, body := post(t, px.URL+"/mcp", `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}`)
+		if passed := strings.Contains(body, `"contents"`); passed != (over == 0) || passed == strings.Contains(body, "-32090") {
+			t.Fatalf("an event %d bytes over the limit: %q", over, body[:min(len(body), 300)])
+		}
 	}
 }
 

@@ -465,6 +465,7 @@ func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reade
 		lines   []string // the event's lines but its data lines
 		dataAt  = -1     // where in lines its data goes: at its first data line
 		data    []byte   // its data lines' values, joined by newlines
+		size    int64    // the event's lines so far, with one byte between each two
 		out     bytes.Buffer
 		hasData bool
 	)
@@ -526,8 +527,20 @@ func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reade
 		}
 	}
 	for {
+		// One event, all its lines together, is held to MaxBody, not only
+		// each line: else an upstream that sends data lines (or comments)
+		// and never the blank line that ends the event is held without
+		// bound. The line reader stops at what is left of the event's
+		// budget, so no line past it is read whole either.
+		lr.max = p.opts.MaxBody
+		if size > 0 {
+			lr.max = max(p.opts.MaxBody-size-1, 0)
+		}
 		line, owned, err := lr.next()
 		if err != nil {
+			if errors.Is(err, errLineTooLong) {
+				err = fmt.Errorf("an event over %d bytes", p.opts.MaxBody)
+			}
 			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
 				p.log.Warn("proxy: upstream event stream ended", "upstream", m.up.URL.Redacted(), "err", err)
 			}
@@ -537,8 +550,13 @@ func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reade
 		}
 		if len(line) == 0 {
 			flush()
+			size = 0
 			continue
 		}
+		if size > 0 {
+			size++
+		}
+		size += int64(len(line))
 		if !isData(line) {
 			lines = append(lines, string(line))
 			continue
@@ -592,6 +610,9 @@ type lineReader struct {
 	skipLF bool   // the last line ended with CR: a LF right after it is part of its end
 }
 
+// errLineTooLong is the line reader's error for a line over its limit.
+var errLineTooLong = errors.New("an event line too long")
+
 func (lr *lineReader) next() (line []byte, owned bool, err error) {
 	lr.long = nil
 	for {
@@ -615,7 +636,7 @@ func (lr *lineReader) next() (line []byte, owned bool, err error) {
 			n = len(b)
 		}
 		if int64(len(lr.long)+n) > lr.max {
-			return nil, false, fmt.Errorf("an event line over %d bytes", lr.max)
+			return nil, false, fmt.Errorf("%w: over %d bytes", errLineTooLong, lr.max)
 		}
 		if i < 0 {
 			if lr.long == nil {
