@@ -44,12 +44,14 @@ type Log interface {
 	// (thinning old ones; the tree and the records are untouched).
 	DeleteCheckpoints(ctx context.Context, sizes []uint64) error
 
-	// PruneRecords removes the records with Seq <= through (retention). The
-	// tree's hashes stay, so proofs about the pruned part remain possible;
-	// LogState.Pruned says how far pruning went. Pruning is done in
-	// bounded transactions and may be resumed after a crash by calling it
-	// again.
-	PruneRecords(ctx context.Context, through uint64) error
+	// PruneRecords removes the records with Seq <= through (retention),
+	// keeping statement (the signed statement of the pruning) with the
+	// mark, in one transaction. The tree's hashes stay, so proofs about
+	// the pruned part remain possible; LogState says how far pruning went.
+	// Pruning is done in bounded transactions and may be resumed after a
+	// crash by calling it again (with through no greater than the mark, the
+	// statement is left as it is).
+	PruneRecords(ctx context.Context, through uint64, statement []byte) error
 }
 
 // LogState is how far the records and their tree reach.
@@ -59,6 +61,8 @@ type LogState struct {
 	// Records is the Seq of the newest record stored.
 	Records uint64
 	// Pruned is the Seq through which records were removed by retention
-	// (0 when none were).
-	Pruned uint64
+	// (0 when none were), and PruneStatement the signed statement of that
+	// pruning.
+	Pruned         uint64
+	PruneStatement []byte
 }

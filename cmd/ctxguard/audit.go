@@ -138,14 +138,16 @@ func (c *auditVerifyCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		given = append(given, b)
 	}
+	// Exit 1 means the log does not verify; a store that cannot be read
+	// is another matter (exit 2).
 	db, err := bolt.Open(dir, bolt.Options{})
 	if err != nil {
-		return err
+		return exitCode{2, "audit verify: " + err.Error()}
 	}
 	defer db.Close()
 	st, err := db.LogState(ctx)
 	if err != nil {
-		return err
+		return exitCode{2, "audit verify: " + err.Error()}
 	}
 	bar := progress(g, int64(st.Size-st.Pruned), "verifying")
 	rep, err := tlog.Verify(ctx, db, tlog.Options{Verifier: v, Given: given, MaxProblems: c.Max,
@@ -163,8 +165,9 @@ func (c *auditVerifyCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintf(w, "FAIL and %d more problems\n", rep.Unlisted)
 	}
 	fmt.Fprintf(w, "%d records in the log", rep.Size)
-	if rep.Pruned > 0 {
-		fmt.Fprintf(w, " (1 to %d pruned by retention)", rep.Pruned)
+	if p := rep.Pruning; p != nil {
+		fmt.Fprintf(w, " (1 to %d pruned by retention on %s: observed before %s)", rep.Pruned,
+			p.Time.UTC().Format(time.DateOnly), p.Before.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, ", %d rehashed; %d checkpoints verified", rep.Rehashed, rep.Checkpoints)
 	if rep.Latest != nil {

@@ -184,7 +184,7 @@ func TestAuditPrune(t *testing.T) {
 		t.Fatalf("%d records left, want the %d recent ones", n, recent)
 	}
 	code, out, _ = runMain(t, ctx, "--data-dir", data, "audit", "verify", "--checkpoint", kept)
-	if code != 0 || !strings.Contains(out, "(1 to 50 pruned by retention)") || !strings.Contains(out, "given checkpoint of 50 records") {
+	if code != 0 || !strings.Contains(out, "(1 to 50 pruned by retention on ") || !strings.Contains(out, "given checkpoint of 50 records") {
 		t.Fatalf("verify after pruning, with a checkpoint from before: exit %d\n%s", code, out)
 	}
 	code, out, _ = runMain(t, ctx, "--data-dir", data, "audit", "prune", "--older-than", "90d")
@@ -229,5 +229,30 @@ func TestAuditBackgroundPruning(t *testing.T) {
 	code, out, _ := runMain(t, context.Background(), "--data-dir", data, "audit", "verify")
 	if code != 0 || !strings.Contains(out, "the latest covers 35 records") {
 		t.Fatalf("after background pruning: exit %d\n%s", code, out)
+	}
+}
+
+// One process of those sharing a data directory prunes per interval.
+func TestPrunerClaimsTheInterval(t *testing.T) {
+	dir := t.TempDir()
+	a := &pruner{interval: time.Hour, stamp: filepath.Join(dir, "audit.pruned")}
+	b := &pruner{interval: time.Hour, stamp: filepath.Join(dir, "audit.pruned")}
+	release, ok := a.due()
+	if !ok {
+		t.Fatal("the first process could not claim the pruning")
+	}
+	if _, ok := b.due(); ok {
+		t.Fatal("a second process claimed it while the first prunes")
+	}
+	release()
+	if _, ok := b.due(); ok {
+		t.Fatal("a second process claimed it within the interval")
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(a.stamp, old, old)
+	if release, ok := b.due(); !ok {
+		t.Fatal("not claimed once the interval passed")
+	} else {
+		release()
 	}
 }

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ctxguard/ctxguard/config"
 	"github.com/ctxguard/ctxguard/provenance/tlog"
@@ -99,7 +99,7 @@ func (p *pruner) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if p.due() {
+		if release, ok := p.due(); ok {
 			now := time.Now()
 			res, err := tlog.Prune(ctx, p.db, p.key, now.Add(-p.retention), now)
 			switch {
@@ -113,24 +113,35 @@ func (p *pruner) run(ctx context.Context) {
 			} else if n > 0 {
 				p.log.Debug("audit: dropped redundant old checkpoints", "count", n)
 			}
+			release()
 		}
 		t.Reset(p.interval)
 	}
 }
 
-// due claims this interval's pruning when no process has.
-func (p *pruner) due() bool {
-	fi, err := os.Stat(p.stamp)
-	if err == nil && time.Since(fi.ModTime()) < p.interval {
-		return false
+// due claims this interval's pruning: it takes a lock that the other
+// processes of the data directory then fail to take (held until release),
+// and finds the stamp older than the interval. The caller calls release
+// when due is true.
+func (p *pruner) due() (release func(), ok bool) {
+	f, err := os.OpenFile(p.stamp+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, false
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		if f, err := os.OpenFile(p.stamp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
-			f.Close()
-			return true
-		}
-		return false // another process made it just now
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		f.Close() // another process is pruning now
+		return nil, false
+	}
+	release = func() { f.Close() } // closing drops the lock
+	if fi, err := os.Stat(p.stamp); err == nil && time.Since(fi.ModTime()) < p.interval {
+		release()
+		return nil, false
+	}
+	if err := os.WriteFile(p.stamp, nil, 0o600); err != nil {
+		release()
+		return nil, false
 	}
 	now := time.Now()
-	return os.Chtimes(p.stamp, now, now) == nil
+	os.Chtimes(p.stamp, now, now)
+	return release, true
 }

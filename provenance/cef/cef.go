@@ -122,10 +122,15 @@ func classify(r *ctxguard.Record) (sig, name string, severity int) {
 	return "observe", "item observed", 1
 }
 
-// appendHeader escapes a header field: backslash and pipe; a line break,
-// which CEF headers cannot hold, becomes a space.
+// appendHeader escapes a header field: backslash and pipe; a line break or
+// other control character, which CEF headers cannot hold, becomes a space.
 func appendHeader(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
+		if n := breakAt(s, i); n > 0 {
+			b = append(b, ' ')
+			i += n - 1
+			continue
+		}
 		switch c := s[i]; c {
 		case '\\', '|':
 			b = append(b, '\\', c)
@@ -136,6 +141,25 @@ func appendHeader(b []byte, s string) []byte {
 		}
 	}
 	return b
+}
+
+// breakAt returns the length of the control character or Unicode line
+// break at s[i] that relays may split events on (C0 and DEL, NEL, LINE
+// and PARAGRAPH SEPARATOR), or 0. \n and \r are not counted: extension
+// values escape them.
+func breakAt(s string, i int) int {
+	c := s[i]
+	switch {
+	case c == '\n' || c == '\r':
+		return 0
+	case c < 0x20 || c == 0x7f:
+		return 1
+	case c == 0xc2 && i+1 < len(s) && s[i+1] == 0x85:
+		return 2
+	case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9):
+		return 3
+	}
+	return 0
 }
 
 // ext appends extension fields, skipping empty values.
@@ -171,6 +195,11 @@ func (e *ext) str(k, v string) {
 	}
 	e.key(k)
 	for i := 0; i < len(v); i++ {
+		if n := breakAt(v, i); n > 0 {
+			e.b = append(e.b, ' ')
+			i += n - 1
+			continue
+		}
 		switch c := v[i]; c {
 		case '\\', '=':
 			e.b = append(e.b, '\\', c)

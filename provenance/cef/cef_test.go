@@ -126,17 +126,39 @@ func TestValuesRoundTrip(t *testing.T) {
 func FuzzAppend(f *testing.F) {
 	f.Add("wiki|prod", "a=b\\c\nd", "note\r\n|=")
 	f.Add("", "", "")
+	f.Add("a\x00b", "x\u2028y\u0085z", "tab\there\x1b[2J")
 	f.Fuzz(func(t *testing.T, server, uri, note string) {
 		r := sampleRecord()
 		r.Server, r.URI, r.Note = server, uri, note
 		line := string(Append(nil, r, "v"))
+		for _, c := range line {
+			if c < 0x20 || c == 0x7f || c == 0x85 || c == 0x2028 || c == 0x2029 {
+				t.Fatalf("control character or line break %U in %q", c, line)
+			}
+		}
 		_, ext := parse(t, line)
 		// Leading or trailing spaces of a value are ambiguous in CEF; the
 		// rest must survive.
 		for k, want := range map[string]string{"request": uri, "msg": note} {
+			want = clean(want)
 			if strings.TrimSpace(want) != "" && strings.TrimSpace(ext[k]) != strings.TrimSpace(want) {
 				t.Fatalf("%s: %q read back as %q from %q", k, want, ext[k], line)
 			}
 		}
 	})
+}
+
+// clean is what an extension value reads back as: control characters and
+// Unicode line breaks (but \n and \r, which are escaped) as spaces.
+func clean(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if n := breakAt(s, i); n > 0 {
+			b.WriteByte(' ')
+			i += n - 1
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

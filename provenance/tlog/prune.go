@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/ctxguard/ctxguard/store"
@@ -55,7 +58,7 @@ func Prune(ctx context.Context, log store.Log, key *Key, cutoff time.Time, now t
 	}
 	if res.Through <= st.Pruned {
 		// Nothing new is due; finish a pruning a crash interrupted.
-		return res, log.PruneRecords(ctx, st.Pruned)
+		return res, log.PruneRecords(ctx, st.Pruned, nil)
 	}
 	rep, err := Verify(ctx, log, Options{Verifier: key.Verifier, RootsAt: []uint64{res.Through}})
 	if err != nil {
@@ -77,10 +80,60 @@ func Prune(ctx context.Context, log store.Log, key *Key, cutoff time.Time, now t
 		return Pruned{}, fmt.Errorf("tlog: the checkpoint kept at record %d does not match the records", res.Through)
 	}
 	res.Anchor = &c
-	if err := log.PruneRecords(ctx, res.Through); err != nil {
+	statement, err := PruneStatement{Origin: key.Signer.Name(), Through: res.Through, Before: cutoff, Time: now}.Sign(key.Signer)
+	if err != nil {
+		return Pruned{}, err
+	}
+	if err := log.PruneRecords(ctx, res.Through, statement); err != nil {
 		return Pruned{}, err
 	}
 	return res, nil
+}
+
+// PruneStatement is the signed record of a pruning: records 1 to Through
+// were removed because they were observed before Before. Without it, a
+// removal of the log's start would pass for retention.
+type PruneStatement struct {
+	Origin  string
+	Through uint64
+	Before  time.Time
+	Time    time.Time
+}
+
+func (p PruneStatement) body() string {
+	return fmt.Sprintf("%s\nprune %d\nbefore %s\ntime %s\n", p.Origin, p.Through,
+		p.Before.UTC().Format(time.RFC3339Nano), p.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// Sign returns the statement as a signed note.
+func (p PruneStatement) Sign(s note.Signer) ([]byte, error) {
+	return note.Sign(&note.Note{Text: p.body()}, s)
+}
+
+// OpenPruneStatement checks that signed is a pruning statement signed by v
+// and returns it.
+func OpenPruneStatement(signed []byte, v note.Verifier) (PruneStatement, error) {
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		return PruneStatement{}, fmt.Errorf("tlog: pruning statement %w %s (%v)", ErrSignature, v.Name(), err)
+	}
+	var p PruneStatement
+	lines := strings.Split(n.Text, "\n")
+	if len(lines) != 5 || lines[4] != "" {
+		return PruneStatement{}, errors.New("tlog: pruning statement: not four lines")
+	}
+	p.Origin = lines[0]
+	through, ok1 := strings.CutPrefix(lines[1], "prune ")
+	before, ok2 := strings.CutPrefix(lines[2], "before ")
+	at, ok3 := strings.CutPrefix(lines[3], "time ")
+	var err1, err2, err3 error
+	p.Through, err1 = strconv.ParseUint(through, 10, 64)
+	p.Before, err2 = time.Parse(time.RFC3339Nano, before)
+	p.Time, err3 = time.Parse(time.RFC3339Nano, at)
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || err3 != nil || p.body() != n.Text || p.Origin != v.Name() {
+		return PruneStatement{}, errors.New("tlog: pruning statement: malformed")
+	}
+	return p, nil
 }
 
 // Thin drops stored checkpoints older than keepAll, keeping the last one of

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/provenance/tlog"
+	"github.com/ctxguard/ctxguard/store"
 	"github.com/ctxguard/ctxguard/store/bolt"
 )
 
@@ -429,4 +430,104 @@ func TestVerifyWhileRecordsArrive(t *testing.T) {
 			t.Fatalf("appended %v, problems %v, rehashed %d", appended, rep.Problems, rep.Rehashed)
 		}
 	})
+}
+
+// signsAfterState is a store where another process stores and signs more
+// records right after each look at the log's state.
+type signsAfterState struct {
+	*bolt.DB
+	hook func()
+}
+
+func (s *signsAfterState) LogState(ctx context.Context) (store.LogState, error) {
+	st, err := s.DB.LogState(ctx)
+	if s.hook != nil {
+		h := s.hook
+		s.hook = nil
+		h()
+	}
+	return st, err
+}
+
+func TestVerifyWhileAnotherProcessSigns(t *testing.T) {
+	l := newLog(t, 50)
+	l.sign(t, t0)
+	l.with(t, func(db *bolt.DB) {
+		ctx := context.Background()
+		s := &signsAfterState{DB: db}
+		s.hook = func() {
+			var recs []*ctxguard.Record
+			for i := range 10 {
+				recs = append(recs, &ctxguard.Record{Time: t0, Origin: ctxguard.Origin{Server: "kb", URI: fmt.Sprint(i)}})
+			}
+			if err := db.AppendRecords(ctx, recs); err != nil {
+				t.Error(err)
+			}
+			if _, _, _, err := tlog.SignHead(ctx, db, l.key, t0); err != nil {
+				t.Error(err)
+			}
+		}
+		rep, err := tlog.Verify(ctx, s, tlog.Options{Verifier: l.key.Verifier})
+		if err != nil || !rep.OK() {
+			t.Fatalf("%v %v", err, rep.Problems)
+		}
+	})
+}
+
+// A pruning by another process while verify runs is not a removal.
+func TestVerifyWhileAnotherProcessPrunes(t *testing.T) {
+	l := newLog(t, 10000) // one a minute from t0
+	l.sign(t, t0)
+	l.with(t, func(db *bolt.DB) {
+		ctx := context.Background()
+		pruned := false
+		rep, err := tlog.Verify(ctx, db, tlog.Options{Verifier: l.key.Verifier, Progress: func(done uint64) {
+			if !pruned && done > 0 && done < 10000 {
+				pruned = true
+				if _, err := tlog.Prune(ctx, db, l.key, t0.Add(8000*time.Minute), t0); err != nil {
+					t.Error(err)
+				}
+			}
+		}})
+		if err != nil || !pruned || !rep.OK() {
+			t.Fatalf("pruned %v: %v %v", pruned, err, rep.Problems)
+		}
+	})
+}
+
+// Removing the log's start and moving the pruning mark does not pass for
+// retention: the signed statement of the pruning says what was pruned.
+func TestForgedPruning(t *testing.T) {
+	for _, legit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("after a real pruning %v", legit), func(t *testing.T) {
+			l := newLog(t, 300)
+			l.sign(t, t0.Add(time.Hour)) // an ordinary checkpoint at 300
+			l.append(t, 300, 300)
+			l.sign(t, t0.Add(2*time.Hour))
+			if legit {
+				l.with(t, func(db *bolt.DB) {
+					if _, err := tlog.Prune(context.Background(), db, l.key, t0.Add(100*time.Minute), t0); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if rep := l.verify(t); !rep.OK() || rep.Pruning == nil || rep.Pruning.Through != 100 {
+					t.Fatalf("a real pruning: %v %+v", rep.Problems, rep.Pruning)
+				}
+			}
+			l.tamper(t, func(tx *bbolt.Tx) error {
+				for s := uint64(1); s <= 300; s++ {
+					tx.Bucket([]byte("records")).Delete(key(s))
+				}
+				return tx.Bucket([]byte("meta")).Put([]byte("pruned_through"), key(300))
+			})
+			p := firstProblem(t, l.verify(t))
+			want := "no signed statement"
+			if legit {
+				want = "covers records 1 to 100"
+			}
+			if p.Kind != tlog.Removed || p.Seq != 1 || !strings.Contains(p.Detail, want) {
+				t.Fatalf("forged pruning: %v", p)
+			}
+		})
+	}
 }

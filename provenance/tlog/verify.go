@@ -2,9 +2,11 @@ package tlog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -77,6 +79,9 @@ type Report struct {
 	Unlisted int
 	// Roots holds the recomputed roots Options.RootsAt asked for.
 	Roots map[uint64]tlog.Hash
+	// Pruning is the signed statement of the last pruning, when records
+	// were pruned and it verified.
+	Pruning *PruneStatement
 }
 
 // OK reports whether the log verified.
@@ -107,17 +112,15 @@ func Verify(ctx context.Context, log store.Log, opt Options) (*Report, error) {
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = 100
 	}
-	st, err := log.LogState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r := &Report{LogState: st, Roots: map[uint64]tlog.Hash{}}
+	r := &Report{Roots: map[uint64]tlog.Hash{}}
 	v := &verifier{log: log, r: r, max: opt.MaxProblems}
 
 	// The checkpoints, by size: stored ones must verify with the key; a
-	// given one that does not is refused outright.
+	// given one that does not is refused outright. They are read before
+	// the log's state, so that none covers records the state does not:
+	// other processes go on storing and signing meanwhile.
 	var cps []checkpointAt
-	err = log.Checkpoints(ctx, func(size uint64, signed []byte) error {
+	err := log.Checkpoints(ctx, func(size uint64, signed []byte) error {
 		c, err := Open(signed, opt.Verifier)
 		if err != nil {
 			v.problem(Problem{BadCheckpoint, size, err.Error()})
@@ -142,6 +145,12 @@ func Verify(ctx context.Context, log store.Log, opt Options) (*Report, error) {
 		r.Given = append(r.Given, c)
 	}
 	slices.SortStableFunc(cps, func(a, b checkpointAt) int { return cmpUint(a.Size, b.Size) })
+	st, err := log.LogState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.LogState = st
+	v.pruned = st.Pruned
 
 	// Records through Pruned are gone; the stored hashes of the tree at
 	// Pruned stand for them, and a checkpoint signed at that size (when
@@ -157,6 +166,18 @@ func Verify(ctx context.Context, log store.Log, opt Options) (*Report, error) {
 				anchor = &c.Checkpoint
 				break
 			}
+		}
+		if anchor == nil { // a pruning that finished after the checkpoints were read
+			if signed, err := log.Checkpoint(ctx, st.Pruned); err != nil {
+				return nil, err
+			} else if c, err := Open(signed, opt.Verifier); signed != nil && err == nil && c.Size == st.Pruned {
+				cps = append(cps, checkpointAt{Checkpoint: c})
+				slices.SortStableFunc(cps, func(a, b checkpointAt) int { return cmpUint(a.Size, b.Size) })
+				anchor = &c
+			}
+		}
+		if err := v.checkPruning(ctx, opt.Verifier); err != nil {
+			return nil, err
 		}
 		if anchor == nil {
 			v.problem(Problem{BadCheckpoint, st.Pruned, "no signed checkpoint anchors the pruned records"})
@@ -215,7 +236,13 @@ func Verify(ctx context.Context, log store.Log, opt Options) (*Report, error) {
 	seq := st.Pruned + 1
 	fill := func(through uint64) error { // records missing before through
 		for ; seq < through && seq <= st.Size; seq++ {
-			v.problem(Problem{Removed, seq, "the log holds a leaf for it, the store no record"})
+			gone, err := v.prunedSince(ctx, seq)
+			if err != nil {
+				return err
+			}
+			if !gone {
+				v.problem(Problem{Removed, seq, "the log holds a leaf for it, the store no record"})
+			}
 			h, err := v.logged(seq)
 			if err != nil {
 				return err
@@ -278,6 +305,45 @@ func Verify(ctx context.Context, log store.Log, opt Options) (*Report, error) {
 	return r, nil
 }
 
+// checkPruning checks that the records missing from the log's start were
+// pruned by retention: a signed statement says so for exactly those
+// records, and the first record left was observed after its cutoff (the
+// pruning stopped at the first record that was not due).
+func (v *verifier) checkPruning(ctx context.Context, key note.Verifier) error {
+	st := v.r.LogState
+	fail := func(detail string) {
+		v.problem(Problem{Removed, 1, fmt.Sprintf("records 1 to %d are gone and %s", st.Pruned, detail)})
+	}
+	if st.PruneStatement == nil {
+		fail("no signed statement says retention pruned them")
+		return nil
+	}
+	p, err := OpenPruneStatement(st.PruneStatement, key)
+	if err != nil {
+		fail("the statement of their pruning does not verify: " + err.Error())
+		return nil
+	}
+	if p.Through != st.Pruned {
+		fail(fmt.Sprintf("the signed statement of the last pruning covers records 1 to %d", p.Through))
+		return nil
+	}
+	v.r.Pruning = &p
+	err = v.log.ScanLeaves(ctx, st.Pruned, func(seq uint64, value []byte, _ tlog.Hash) error {
+		var r struct {
+			Time time.Time `json:"time"`
+		}
+		if seq == st.Pruned+1 && json.Unmarshal(value, &r) == nil && r.Time.Before(p.Before) {
+			fail(fmt.Sprintf("record %d, observed %s, is older than the pruning's cutoff %s: the pruning did not stop where retention would",
+				seq, r.Time.UTC().Format(time.RFC3339), p.Before.UTC().Format(time.RFC3339)))
+		}
+		return errStop
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return err
+}
+
 // verifier is one run of Verify.
 type verifier struct {
 	log store.Log
@@ -288,6 +354,26 @@ type verifier struct {
 	explained bool
 	// lookups counts the searches for a misplaced record's position.
 	lookups int
+	// pruned is how far retention had pruned when last looked at, and
+	// lookedAt the missing record that made it look.
+	pruned, lookedAt uint64
+}
+
+// prunedSince reports whether record seq, missing from the scan, was pruned
+// by retention while the verification ran (another process prunes in the
+// background): the pruning verified it, since it refuses to prune a log
+// that does not verify. The log's state is looked at again at most once
+// per chunk of missing records, so a log truncated by a million records
+// costs a thousand looks, not a million.
+func (v *verifier) prunedSince(ctx context.Context, seq uint64) (bool, error) {
+	if seq > v.pruned && (v.lookedAt == 0 || seq >= v.lookedAt+1024) {
+		st, err := v.log.LogState(ctx)
+		if err != nil {
+			return false, err
+		}
+		v.pruned, v.lookedAt = max(v.pruned, st.Pruned), seq
+	}
+	return seq <= v.pruned, nil
 }
 
 func (v *verifier) problem(p Problem) {

@@ -26,8 +26,9 @@ var (
 
 	// metaLogSize is the number of leaves in the tree; metaPruned the Seq
 	// through which retention removed records.
-	metaLogSize = []byte("tlog_size")
-	metaPruned  = []byte("pruned_through")
+	metaLogSize        = []byte("tlog_size")
+	metaPruned         = []byte("pruned_through")
+	metaPruneStatement = []byte("prune_statement")
 )
 
 func getUint(b *bbolt.Bucket, k []byte) uint64 {
@@ -118,6 +119,7 @@ func (db *DB) LogState(ctx context.Context) (store.LogState, error) {
 			meta, rb := tx.Bucket(bucketMeta), tx.Bucket(bucketRecords)
 			st.Size = getUint(meta, metaLogSize)
 			st.Pruned = getUint(meta, metaPruned)
+			st.PruneStatement = append([]byte(nil), meta.Get(metaPruneStatement)...)
 			st.Records = 0
 			if k, _ := rb.Cursor().Last(); k != nil {
 				st.Records = binary.BigEndian.Uint64(k)
@@ -252,7 +254,11 @@ func (db *DB) DeleteCheckpoints(ctx context.Context, sizes []uint64) error {
 		if b == nil {
 			return nil
 		}
+		anchor := getUint(tx.Bucket(bucketMeta), metaPruned)
 		for _, s := range sizes {
+			if s == anchor && anchor > 0 {
+				continue // it anchors the pruned records, whoever asks
+			}
 			if err := b.Delete(seqKey(s)); err != nil {
 				return err
 			}
@@ -265,7 +271,7 @@ func (db *DB) DeleteCheckpoints(ctx context.Context, sizes []uint64) error {
 const pruneBatch = 10000
 
 // PruneRecords implements store.Log.
-func (db *DB) PruneRecords(ctx context.Context, through uint64) error {
+func (db *DB) PruneRecords(ctx context.Context, through uint64, statement []byte) error {
 	if _, err := db.LogState(ctx); err != nil { // the tree covers what goes
 		return err
 	}
@@ -295,6 +301,9 @@ func (db *DB) PruneRecords(ctx context.Context, through uint64) error {
 		}
 		// The mark first: a crash part way leaves records that readers of
 		// the log already treat as gone, and the next call removes them.
+		if err := meta.Put(metaPruneStatement, statement); err != nil {
+			return err
+		}
 		return putUint(meta, metaPruned, through)
 	})
 	if err != nil {

@@ -35,7 +35,7 @@ func TestLog(t *testing.T, open func(t *testing.T) LogStore) {
 
 	t.Run("the tree covers every record, leaves are the stored bytes", func(t *testing.T) {
 		s := open(t)
-		if st, err := s.LogState(ctx); err != nil || st != (store.LogState{}) {
+		if st, err := s.LogState(ctx); err != nil || st.Size != 0 || st.Records != 0 || st.Pruned != 0 || st.PruneStatement != nil {
 			t.Fatalf("empty store: %+v %v", st, err)
 		}
 		appendN(t, s, 0, 70)
@@ -135,14 +135,14 @@ func TestLog(t *testing.T, open func(t *testing.T) LogStore) {
 		for _, size := range []uint64{10, 30, 40} {
 			s.PutCheckpoint(ctx, size, []byte("x"))
 		}
-		if err := s.PruneRecords(ctx, 30); err != nil {
+		if err := s.PruneRecords(ctx, 30, []byte("statement")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PruneRecords(ctx, 41); err == nil {
+		if err := s.PruneRecords(ctx, 41, nil); err == nil {
 			t.Fatal("pruned beyond the tree")
 		}
 		st, _ := s.LogState(ctx)
-		if st.Pruned != 30 || st.Size != 40 || st.Records != 40 {
+		if st.Pruned != 30 || st.Size != 40 || st.Records != 40 || string(st.PruneStatement) != "statement" {
 			t.Fatalf("after pruning: %+v", st)
 		}
 		n := 0
@@ -158,6 +158,12 @@ func TestLog(t *testing.T, open func(t *testing.T) LogStore) {
 		s.Checkpoints(ctx, func(size uint64, _ []byte) error { sizes = append(sizes, size); return nil })
 		if fmt.Sprint(sizes) != "[30 40]" {
 			t.Fatalf("checkpoints kept after pruning through 30: %v, want the boundary and later", sizes)
+		}
+		if err := s.DeleteCheckpoints(ctx, []uint64{30}); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := s.Checkpoint(ctx, 30); b == nil {
+			t.Fatal("the checkpoint anchoring the pruned records was deleted")
 		}
 		appendN(t, s, 40, 5) // the log goes on
 		if st, _ := s.LogState(ctx); st.Size != 45 || st.Pruned != 30 {
