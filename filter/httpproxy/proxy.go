@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -425,18 +426,37 @@ func (p *Proxy) json(w http.ResponseWriter, ctx context.Context, resp *http.Resp
 	w.Write(out)
 }
 
+// maxPrealloc bounds the buffer a response's Content-Length earns before
+// its bytes arrive: the length is the upstream's claim, and an upstream
+// that announced the size limit on every response and sent nothing would
+// otherwise hold that much memory for each open request.
+const maxPrealloc = 1 << 20
+
 // readBody reads a response of at most max bytes (one more tells it is
-// over), in one allocation when the upstream says its length (the HTTP
-// client holds the body to that length, and fails one that ends short).
+// over). When the upstream says its length (the HTTP client holds the body
+// to that length, and fails one that ends short), a body of up to
+// maxPrealloc is read in one allocation, and a longer one in a buffer that
+// grows, doubling, as its bytes arrive.
 func readBody(resp *http.Response, max int64) ([]byte, error) {
-	if n := resp.ContentLength; n >= 0 && n <= max {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(resp.Body, b); err != nil {
+	n := resp.ContentLength
+	if n < 0 || n > max {
+		return io.ReadAll(io.LimitReader(resp.Body, max+1))
+	}
+	b := make([]byte, 0, min(n, maxPrealloc))
+	for int64(len(b)) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(n-int64(len(b)), int64(cap(b)))))
+		}
+		k, err := resp.Body.Read(b[len(b):int(min(int64(cap(b)), n))])
+		b = b[:len(b)+k]
+		if err == io.EOF && int64(len(b)) < n {
+			return nil, io.ErrUnexpectedEOF
+		}
+		if err != nil && err != io.EOF {
 			return nil, err
 		}
-		return b, nil
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, max+1))
+	return b, nil
 }
 
 // frame runs one frame from the server through the filter and returns what
