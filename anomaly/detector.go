@@ -24,6 +24,45 @@ type Observation struct {
 	Kind    ctxguard.ItemKind
 	Size    int64
 	SHA256  string
+	// Caller is set when the observation has no session of its own (see
+	// sessionless): who called, by which the per-session rules (bulk_read's
+	// session limits, off_hours) count instead, a window at a time.
+	Caller string
+}
+
+// statelessVersion is the protocol revision without sessions.
+const statelessVersion = "2026-07-28"
+
+// CallerWindow is what stands for a session for a caller without one: the
+// per-session counts of its requests start again after it, and a rule that
+// reports once per session reports once per caller and window.
+const CallerWindow = time.Hour
+
+// sessionless reports whether the session of o is no client's session but
+// one the HTTP proxy made up for a single request (it gives each POST
+// without an Mcp-Session-Id a session id of its own): a Streamable HTTP
+// request of the stateless revision (2026-07-28), or one whose session the
+// filter never saw begin, as no protocol version was negotiated in it (a
+// request to a server that hands out no session id, or a session that
+// began before the proxy started).
+func sessionless(o *ctxguard.Origin) bool {
+	return o.Transport == "streamable-http" && (o.ProtocolVersion == "" || o.ProtocolVersion >= statelessVersion)
+}
+
+// callerKey names who made a request without a session of its own, per
+// server ("sub:alice@kb"): the subject of its bearer token, else the
+// token's checksum, else the client's name and version, else "anonymous".
+func callerKey(o *ctxguard.Origin) string {
+	who := "anonymous"
+	switch c := o.Caller; {
+	case c != nil && c.Subject != "":
+		who = "sub:" + c.Subject
+	case c != nil && c.TokenSHA256 != "":
+		who = "token:" + c.TokenSHA256
+	case o.Client != (ctxguard.Peer{}):
+		who = "client:" + o.Client.Name + "/" + o.Client.Version
+	}
+	return who + "@" + o.Server
 }
 
 // FromRecord returns the observation a provenance record describes; ok is
@@ -33,8 +72,12 @@ func FromRecord(r *ctxguard.Record) (o Observation, ok bool) {
 	if r.Anomaly != nil || r.Kind == ctxguard.KindAnomaly || r.Kind == ctxguard.KindUnparsed || r.Kind == ctxguard.KindOversize {
 		return o, false
 	}
-	return Observation{Time: r.Time, Server: r.Server, Session: r.Session, Message: r.Message, Method: r.Method,
-		URI: r.URI, Kind: r.Kind, Size: r.Size, SHA256: r.SHA256}, true
+	o = Observation{Time: r.Time, Server: r.Server, Session: r.Session, Message: r.Message, Method: r.Method,
+		URI: r.URI, Kind: r.Kind, Size: r.Size, SHA256: r.SHA256}
+	if sessionless(&r.Origin) {
+		o.Caller = callerKey(&r.Origin)
+	}
+	return o, true
 }
 
 // isDocument reports whether o is resource content under a URI: what can
@@ -80,8 +123,8 @@ func sticky(r ctxguard.AnomalyRule) bool {
 }
 
 // Bounds of the detector's memory. Beyond them it forgets: the least
-// recently read documents (an eighth at a time), idle sessions, and it
-// stops learning prefixes.
+// recently read documents (an eighth at a time), the sessions (and callers)
+// used least recently, and it stops learning prefixes.
 const (
 	MaxDocuments = 100000
 	MaxSessions  = 65536
@@ -122,10 +165,12 @@ type prefixState struct {
 	First  int64  `json:"first"`
 }
 
-// sessionState is what a session read, in this process only.
+// sessionState is what a session read, in this process only; or a
+// caller without a session, within a CallerWindow from start.
 type sessionState struct {
 	items, bytes     int64
-	seen             int64
+	caller           bool
+	start            int64 // unix nanoseconds, of a caller's window
 	reportedBulk     bool
 	reportedOffHours bool
 	// anon marks the scratch state of an observation without a session:
@@ -139,12 +184,16 @@ type Detector struct {
 	rules Rules
 	now   func() time.Time
 
-	mu        sync.Mutex
-	docs      map[docKey]*docState
-	servers   map[string]*serverState
-	prefixes  map[prefixKey]int64
-	born      int64 // unix nanoseconds of the first observation ever; 0 none
-	sessions  map[string]*sessionState
+	mu       sync.Mutex
+	docs     map[docKey]*docState
+	servers  map[string]*serverState
+	prefixes map[prefixKey]int64
+	born     int64               // unix nanoseconds of the first observation ever; 0 none
+	sessions *lru[*sessionState] // by session, or "caller\x00" and caller
+	// own are the sessions this detector observed (those of the requests
+	// without a session of their own too), by least recent use, so that
+	// their records are not learned again when they are read back.
+	own       *lru[struct{}]
 	reported  map[string]int64
 	dirtyDocs map[docKey]struct{}
 	dirtySrv  map[string]struct{}
@@ -156,15 +205,14 @@ type Detector struct {
 }
 
 // New returns a detector for the rules; now is the clock (time.Now when
-// nil), used to forget idle sessions. Observations carry their own time,
-// which is what the rules judge.
+// nil). Observations carry their own time, which is what the rules judge.
 func New(rules Rules, now func() time.Time) *Detector {
 	if now == nil {
 		now = time.Now
 	}
 	return &Detector{rules: rules, now: now,
 		docs: map[docKey]*docState{}, servers: map[string]*serverState{}, prefixes: map[prefixKey]int64{},
-		sessions: map[string]*sessionState{}, reported: map[string]int64{},
+		sessions: newLRU[*sessionState](MaxSessions), own: newLRU[struct{}](MaxSessions), reported: map[string]int64{},
 		dirtyDocs: map[docKey]struct{}{}, dirtySrv: map[string]struct{}{}, dirtyPfx: map[prefixKey]struct{}{}}
 }
 
@@ -193,7 +241,7 @@ func (d *Detector) Observe(batch []Observation) []Hit {
 					loc = time.Local
 				}
 				t := o.Time.In(loc)
-				hits = append(hits, d.hit(i, report, &r.Rule, ctxguard.RuleOffHours, o.Session,
+				hits = append(hits, d.hit(i, report, &r.Rule, ctxguard.RuleOffHours, sessionKey(o),
 					fmt.Sprintf("read at %s %s, outside the working hours", t.Format("Mon 15:04"), loc),
 					float64(t.Hour())+float64(t.Minute())/60, 0, 0))
 			}
@@ -225,12 +273,14 @@ func (d *Detector) Learn(o Observation) {
 }
 
 // Own reports whether the session's observations were made by this
-// detector (so that its records need not be learned again).
+// detector (so that its records need not be learned again). It knows the
+// MaxSessions sessions it observed most recently (every request without a
+// session of its own is one), far more than are observed between a record
+// being made and being read back by the next Sync.
 func (d *Detector) Own(session string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, ok := d.sessions[session]
-	return ok
+	return d.own.has(session)
 }
 
 func (d *Detector) touchBorn(t time.Time) {
@@ -244,36 +294,35 @@ func (d *Detector) learned(t time.Time) bool {
 	return t.UnixNano()-d.born >= int64(d.rules.FirstSeen.LearnFor)
 }
 
-// session returns the state of o's session (a scratch one for
-// observations without a session).
+// session returns the state of o's session: of its caller for an
+// observation without a session of its own, a scratch one for an
+// observation without any session. It notes the session as this
+// detector's.
 func (d *Detector) session(o *Observation) *sessionState {
-	if o.Session == "" {
+	if o.Session != "" {
+		d.own.put(o.Session, struct{}{})
+	}
+	key := o.Session
+	if o.Caller != "" {
+		key = "caller\x00" + o.Caller
+	}
+	if key == "" {
 		return &sessionState{anon: true}
 	}
-	ss := d.sessions[o.Session]
-	if ss == nil {
-		if len(d.sessions) >= MaxSessions {
-			d.forgetSessions()
-		}
-		ss = &sessionState{}
-		d.sessions[o.Session] = ss
+	ss, ok := d.sessions.get(key)
+	if !ok || (ss.caller && o.Time.UnixNano()-ss.start >= int64(CallerWindow)) {
+		ss = &sessionState{caller: o.Caller != "", start: o.Time.UnixNano()}
+		d.sessions.put(key, ss)
 	}
-	ss.seen = d.now().UnixNano()
 	return ss
 }
 
-// forgetSessions drops the sessions idle for ten minutes, or all of them
-// when none is.
-func (d *Detector) forgetSessions() {
-	cut := d.now().Add(-10 * time.Minute).UnixNano()
-	for k, s := range d.sessions {
-		if s.seen < cut {
-			delete(d.sessions, k)
-		}
+// sessionKey is what names o's session in an anomaly.
+func sessionKey(o *Observation) string {
+	if o.Caller != "" {
+		return o.Caller
 	}
-	if len(d.sessions) >= MaxSessions {
-		clear(d.sessions)
-	}
+	return o.Session
 }
 
 // once reports whether an anomaly is to be reported now: the first time
@@ -380,9 +429,12 @@ func (d *Detector) bulk(hits []Hit, i int, o *Observation, ss *sessionState, ite
 	if !over(n, li) {
 		observed, threshold = float64(nb), float64(lb)
 	}
-	key := o.Session
+	key := sessionKey(o)
 	if key == "" {
 		key = o.Server
+	}
+	if scope == "session" && ss.caller {
+		scope = "caller without a session, within " + CallerWindow.String() + ","
 	}
 	return append(hits, d.hit(i, report, &r.Rule, ctxguard.RuleBulkRead, key,
 		fmt.Sprintf("one %s read %d item(s), %d byte(s): over the limit of %s item(s), %s byte(s)", scope, n, nb, limitText(li), limitText(lb)),

@@ -14,7 +14,10 @@
 // A Detector keeps what the rules count in memory: per document its last
 // checksum and size and its reads and changes in a sliding window, per
 // server its changes and the URI prefixes it served, per session (in
-// memory only) what it read. Over stdio every client session is its own
+// memory only) what it read. A request without a session of its own (the
+// stateless revision over HTTP, where the proxy makes up a session per
+// request) counts for its caller instead (its token's subject or checksum,
+// else its client), a CallerWindow at a time. Over stdio every client session is its own
 // process sharing one data directory, so the per-document and per-server
 // state is shared through the store:
 //
