@@ -45,7 +45,8 @@ type Webhook struct {
 // NewWebhook starts a webhook to rawURL (http or https). timeout bounds
 // each delivery (DefaultWebhookTimeout when zero), queue the events waiting
 // (DefaultWebhookQueue when zero). It delivers until Close or until ctx is
-// done.
+// done (the delivery in flight then completes, within the timeout); Close
+// delivers the events still queued whether ctx is done or not.
 func NewWebhook(ctx context.Context, rawURL string, timeout time.Duration, queue int, log *slog.Logger) (*Webhook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -92,8 +93,10 @@ func (w *Webhook) Send(v any) {
 	}
 }
 
-// Close stops taking events and waits, until ctx is done, for the queued
-// ones to be delivered.
+// Close stops taking events and delivers the queued ones, until ctx is
+// done: the delivery loop delivers them, or, when its context is done
+// already (the command was told to stop before the store closed), Close
+// does.
 func (w *Webhook) Close(ctx context.Context) error {
 	w.mu.Lock()
 	if !w.closed {
@@ -103,10 +106,18 @@ func (w *Webhook) Close(ctx context.Context) error {
 	w.mu.Unlock()
 	select {
 	case <-w.done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// The loop stopped: at the end of the closed queue, or with its
+	// context, leaving the rest to deliver here.
+	for b := range w.queue {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		w.deliverOne(ctx, b)
+	}
+	return nil
 }
 
 // Stats returns how many events were delivered, failed and dropped.
@@ -114,24 +125,31 @@ func (w *Webhook) Stats() (sent, failed, dropped int64) {
 	return w.sent.Load(), w.failed.Load(), w.dropped.Load()
 }
 
+// deliver delivers the queued events until the queue is closed and empty
+// or ctx is done. A delivery started is not cancelled with ctx (each is
+// bounded by the timeout): what ctx stops is taking the next event, which
+// Close delivers then.
 func (w *Webhook) deliver(ctx context.Context) {
 	defer close(w.done)
-	for {
+	for ctx.Err() == nil {
 		select {
 		case b, ok := <-w.queue:
 			if !ok {
 				return
 			}
-			if err := w.post(ctx, b); err != nil {
-				w.failed.Add(1)
-				w.log.Warn("anomaly: webhook delivery failed", "target", w.target, "err", err)
-				continue
-			}
-			w.sent.Add(1)
+			w.deliverOne(context.WithoutCancel(ctx), b)
 		case <-ctx.Done():
-			return
 		}
 	}
+}
+
+func (w *Webhook) deliverOne(ctx context.Context, b []byte) {
+	if err := w.post(ctx, b); err != nil {
+		w.failed.Add(1)
+		w.log.Warn("anomaly: webhook delivery failed", "target", w.target, "err", err)
+		return
+	}
+	w.sent.Add(1)
 }
 
 func (w *Webhook) post(ctx context.Context, body []byte) error {

@@ -119,3 +119,47 @@ func TestWebhookTimeoutLogsNoSecret(t *testing.T) {
 		t.Fatal("an ftp URL was taken")
 	}
 }
+
+// Events queued when the delivery context is cancelled (a SIGTERM to the
+// proxy cancels the command's context before the store closes) are
+// delivered by Close, as is the one in flight.
+func TestWebhookCloseDeliversAfterTheContextIsCancelled(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		got []float64
+	)
+	arrived, gate := make(chan struct{}, 8), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v map[string]float64
+		_ = json.NewDecoder(r.Body).Decode(&v)
+		arrived <- struct{}{}
+		<-gate
+		mu.Lock()
+		got = append(got, v["n"])
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := NewWebhook(ctx, srv.URL, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		w.Send(map[string]any{"n": i})
+	}
+	<-arrived // the first is in flight, the others queued
+	cancel()
+	close(gate)
+	<-w.done // the delivery loop has stopped with its context
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sent, failed, dropped := w.Stats(); sent != 3 || failed != 0 || dropped != 0 {
+		t.Fatalf("stats: %d sent, %d failed, %d dropped; want 3 sent", sent, failed, dropped)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("the endpoint got %v", got)
+	}
+}
