@@ -1,7 +1,6 @@
 package httpproxy
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -43,45 +42,53 @@ const (
 var nameMember = map[string]string{"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
 // checkHeaders returns why the request's MCP headers disagree with its
-// body, or "" when they agree (or the request predates them). Values are
-// read as every decoder could read them: a member that appears twice, or
-// in two spellings that differ only in case, must agree with the header
-// each time.
-func checkHeaders(h http.Header, body []byte) string {
+// body (f, the body parsed: no messages when it is not JSON-RPC), or ""
+// when they agree (or the request predates them). Values are read as every
+// decoder could read them: a header given twice is refused (an upstream
+// may take either), and a member that appears twice, or in spellings that
+// differ only in case or by escapes, must agree with the header each time.
+// Whether the request is stateless is not guessed from its raw bytes: the
+// body is parsed whatever it holds, and every params._meta (any case, any
+// duplicate) is read.
+func checkHeaders(h http.Header, f jsonrpc.Frame) string {
+	if hv := h.Values(protocolVersionHeader); len(hv) > 1 {
+		return fmt.Sprintf("Header mismatch: %s header given %d times (%q): it takes one value", protocolVersionHeader, len(hv), strings.Join(hv, ", "))
+	}
 	version := h.Get(protocolVersionHeader)
-	if version < statelessVersion && !bytes.Contains(body, []byte(metaProtocolVersion)) {
-		return "" // an earlier revision's request: nothing is mirrored
-	}
-	f, err := jsonrpc.Parse(body)
-	if err != nil {
-		return "" // not JSON-RPC: the filter answers that
-	}
 	for _, m := range f.Messages {
 		if m.Kind != jsonrpc.Request && m.Kind != jsonrpc.Notification {
 			continue
 		}
 		t := m.Tree
-		meta := jsontree.None
-		if t.Kind(m.ParamsNode) == jsontree.Object {
-			meta = t.Get(m.ParamsNode, "_meta")
-		}
-		// The version the body names must be the header's, whenever either
-		// is the stateless revision or later.
-		for v := range t.All(meta, metaProtocolVersion) {
-			bv := t.Str(v)
-			if (bv >= statelessVersion || version >= statelessVersion) && bv != version {
-				return fmt.Sprintf("Header mismatch: %s header value %q does not match body value %q", protocolVersionHeader, version, bv)
+		// The version the body names, in each params and each _meta of it,
+		// must be the header's whenever either is the stateless revision
+		// or later.
+		for params := range t.All(m.Node, "params") {
+			for meta := range t.All(params, "_meta") {
+				for v := range t.All(meta, metaProtocolVersion) {
+					bv := t.Str(v)
+					if (bv >= statelessVersion || version >= statelessVersion) && bv != version {
+						return fmt.Sprintf("Header mismatch: %s header value %q does not match body value %q", protocolVersionHeader, version, bv)
+					}
+				}
 			}
 		}
 		if version < statelessVersion {
-			continue
+			continue // an earlier revision's request: nothing is mirrored
 		}
-		hm, present := h.Values(methodHeader), len(h.Values(methodHeader)) > 0
+		hm := h.Values(methodHeader)
 		switch {
-		case !present && m.Kind == jsonrpc.Request:
+		case len(hm) == 0 && m.Kind == jsonrpc.Request:
 			return "Header mismatch: missing required " + methodHeader + " header"
-		case present && (len(hm) > 1 || hm[0] != m.Method):
+		case len(hm) > 1 || len(hm) == 1 && hm[0] != m.Method:
 			return fmt.Sprintf("Header mismatch: %s header value %q does not match body value %q", methodHeader, strings.Join(hm, ", "), m.Method)
+		case len(hm) == 1:
+			// A method given twice, or in other case: each must be it.
+			for v := range t.All(m.Node, "method") {
+				if t.Kind(v) != jsontree.String || t.Str(v) != hm[0] || !t.NameIs(v, "method") {
+					return fmt.Sprintf("Header mismatch: %s header value %q does not match body value %s", methodHeader, hm[0], t.Raw(v))
+				}
+			}
 		}
 		member, ok := nameMember[m.Method]
 		if !ok || m.Kind != jsonrpc.Request {
@@ -96,10 +103,12 @@ func checkHeaders(h http.Header, body []byte) string {
 			return fmt.Sprintf("Header mismatch: %s header value %q is malformed", nameHeader, strings.Join(hn, ", "))
 		}
 		n := 0
-		for v := range t.All(m.ParamsNode, member) {
-			n++
-			if t.Kind(v) != jsontree.String || t.Str(v) != name || !t.NameIs(v, member) {
-				return fmt.Sprintf("Header mismatch: %s header value %q does not match body value %s", nameHeader, hn[0], t.Raw(v))
+		for params := range t.All(m.Node, "params") {
+			for v := range t.All(params, member) {
+				n++
+				if t.Kind(v) != jsontree.String || t.Str(v) != name || !t.NameIs(v, member) {
+					return fmt.Sprintf("Header mismatch: %s header value %q does not match body value %s", nameHeader, hn[0], t.Raw(v))
+				}
 			}
 		}
 		if n == 0 {
@@ -124,9 +133,9 @@ func decodeHeaderValue(v string) (string, bool) {
 
 // headerMismatch refuses a request whose headers disagree with its body:
 // 400 and a HeaderMismatch error, for the request's id when there is one.
-func headerMismatch(w http.ResponseWriter, body []byte, why string) {
+func headerMismatch(w http.ResponseWriter, f jsonrpc.Frame, body []byte, why string) {
 	id := []byte("null")
-	if f, err := jsonrpc.Parse(body); err == nil && !f.Batch && f.Messages[0].ID.Present() {
+	if !f.Batch && len(f.Messages) == 1 && f.Messages[0].ID.Present() {
 		id = f.Messages[0].ID.Of(body)
 	}
 	w.Header().Set("Content-Type", "application/json")

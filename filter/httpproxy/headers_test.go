@@ -45,24 +45,29 @@ func TestStatelessHeaders(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	}), 0)
-	h := func(kv ...string) map[string]string {
-		m := map[string]string{}
+	// h is the request's headers; a name given twice is sent twice.
+	h := func(kv ...string) http.Header {
+		m := http.Header{}
 		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
+			m.Add(kv[i], kv[i+1])
 		}
 		return m
 	}
-	modern := func(kv ...string) map[string]string {
+	modern := func(kv ...string) http.Header {
 		return h(append([]string{"MCP-Protocol-Version", "2026-07-28"}, kv...)...)
 	}
 	read := func(params string) string {
 		return `{"jsonrpc":"2.0","id":7,"method":"resources/read","params":{` + params + `,` + meta + `}}`
 	}
+	// read0 is read without the stateless _meta.
+	read0 := func(params string) string {
+		return `{"jsonrpc":"2.0","id":7,"method":"resources/read","params":{` + params + `}}`
+	}
 	call := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"execute_sql","arguments":{"region":"us-west1","query":"SELECT 1"},` + meta + `}}`
 	for _, tc := range []struct {
 		name    string
 		body    string
-		headers map[string]string
+		headers http.Header
 		refused string // a part of the error; "" when it must pass
 	}{
 		{"consistent tools/call with a parameter header", call, modern("Mcp-Method", "tools/call", "Mcp-Name", "execute_sql", "Mcp-Param-Region", "us-west1"), ""},
@@ -81,6 +86,20 @@ func TestStatelessHeaders(t *testing.T) {
 		{"version header disagrees with _meta", read(`"uri":"file:///kb/a.md"`), h("MCP-Protocol-Version", "2025-11-25", "Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
 		{"no version header, _meta says 2026-07-28", read(`"uri":"file:///kb/a.md"`), h("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
 		{"a batch with another method", `[` + read(`"uri":"file:///kb/a.md"`) + `,{"jsonrpc":"2.0","id":8,"method":"tools/list","params":{` + meta + `}}]`, modern("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Method header value"},
+		// Ways around the check: the header or the body read one way here
+		// and another way upstream.
+		{"MCP-Protocol-Version repeated, the last one stateless", read0(`"uri":"file:///kb/a.md"`), h("MCP-Protocol-Version", "2025-11-25", "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "tools/list"), "Mcp-Protocol-Version header"},
+		{"MCP-Protocol-Version repeated, both the same", read(`"uri":"file:///kb/a.md"`), modern("MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header"},
+		{"the _meta version's name escaped", read0(`"uri":"file:///kb/secret.md","_meta":{"\u0069o.modelcontextprotocol/protocolVersion":"2026-07-28"}`), h("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
+		{"the _meta version's name in other case", read0(`"uri":"file:///kb/secret.md","_meta":{"IO.modelcontextprotocol/protocolVersion":"2026-07-28"}`), h("MCP-Protocol-Version", "2025-11-25", "Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
+		{"_Meta after _meta", read0(`"uri":"file:///kb/secret.md","_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"},"_Meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`), h("MCP-Protocol-Version", "2025-11-25", "Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
+		{"_meta twice, the first stateless", read0(`"uri":"file:///kb/secret.md","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}`), h("MCP-Protocol-Version", "2025-11-25", "Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
+		{"_meta twice, the first an earlier version", read(`"uri":"file:///kb/a.md","_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}`), modern("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
+		{"a version twice in _meta", read0(`"uri":"file:///kb/a.md","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/protocolVersion":"2025-11-25"}`), modern("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
+		{"params twice, the first stateless", `{"jsonrpc":"2.0","id":7,"method":"resources/read","params":{"uri":"file:///kb/secret.md",` + meta + `},"params":{"uri":"file:///kb/a.md"}}`, h("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
+		{"params twice, the first names another resource", `{"jsonrpc":"2.0","id":7,"method":"resources/read","params":{"uri":"file:///kb/secret.md",` + meta + `},"params":{"uri":"file:///kb/a.md",` + meta + `}}`, modern("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Name header value"},
+		{"method twice", `{"jsonrpc":"2.0","id":7,"method":"tools/list","method":"resources/read","params":{"uri":"file:///kb/a.md",` + meta + `}}`, modern("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Method header value"},
+		{"an earlier version in _meta and in the header", read0(`"uri":"file:///kb/a.md","_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}`), h("MCP-Protocol-Version", "2025-11-25", "Mcp-Method", "tools/list"), ""},
 		{"2025-11-25: nothing mirrored, nothing checked", `{"jsonrpc":"2.0","id":7,"method":"resources/read","params":{"uri":"file:///kb/a.md"}}`, h("MCP-Protocol-Version", "2025-11-25", "Mcp-Method", "tools/list"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,8 +109,10 @@ func TestStatelessHeaders(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, px.URL+"/mcp", strings.NewReader(tc.body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Accept", "application/json, text/event-stream")
-			for k, v := range tc.headers {
-				req.Header.Set(k, v)
+			for k, vs := range tc.headers {
+				for _, v := range vs {
+					req.Header.Add(k, v)
+				}
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -127,9 +148,9 @@ func TestStatelessHeaders(t *testing.T) {
 			if got.body != tc.body {
 				t.Fatalf("the upstream got another body:\n%s\nwant\n%s", got.body, tc.body)
 			}
-			for k, v := range tc.headers {
-				if got.header.Get(k) != v {
-					t.Fatalf("the upstream got %s: %q, want %q", k, got.header.Get(k), v)
+			for k, vs := range tc.headers {
+				if g := got.header.Values(k); strings.Join(g, "\x00") != strings.Join(vs, "\x00") {
+					t.Fatalf("the upstream got %s: %q, want %q", k, g, vs)
 				}
 			}
 		})

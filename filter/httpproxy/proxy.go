@@ -202,12 +202,12 @@ func (p *Proxy) serveMCP(w http.ResponseWriter, r *http.Request, m *mount) {
 	case http.MethodPost:
 		p.post(w, r, m)
 	case http.MethodGet:
-		p.forward(w, r, m, nil, p.session(m, r.Header.Get(sessionHeader)))
+		p.forward(w, r, m, nil, nil, p.session(m, r.Header.Get(sessionHeader)))
 	case http.MethodDelete:
-		p.forward(w, r, m, nil, nil)
+		p.forward(w, r, m, nil, nil, nil)
 		p.dropSession(m, r.Header.Get(sessionHeader))
 	default:
-		p.forward(w, r, m, nil, nil)
+		p.forward(w, r, m, nil, nil, nil)
 	}
 }
 
@@ -278,11 +278,22 @@ func (p *Proxy) postTo(w http.ResponseWriter, r *http.Request, m *mount, s *filt
 		http.Error(w, fmt.Sprintf("ctxguard: request body over %d bytes", p.opts.MaxBody), http.StatusRequestEntityTooLarge)
 		return
 	}
+	// The body is parsed once here for the proxy's own reading of it: the
+	// header check, and the ids of its requests, which the proxy answers
+	// itself if the upstream does not. (The filter session reads it on
+	// its own.) A body that is not JSON-RPC has no messages.
+	f, _ := jsonrpc.Parse(body)
 	if streamable {
-		if why := checkHeaders(r.Header, body); why != "" {
+		if why := checkHeaders(r.Header, f); why != "" {
 			p.log.Warn("proxy: refused a request whose MCP headers disagree with its body", "why", why)
-			headerMismatch(w, body, why)
+			headerMismatch(w, f, body, why)
 			return
+		}
+	}
+	var ids [][]byte
+	for _, m := range f.Messages {
+		if m.Kind == jsonrpc.Request {
+			ids = append(ids, m.ID.Of(body))
 		}
 	}
 	s.SetCaller(callerOf(r))
@@ -295,12 +306,13 @@ func (p *Proxy) postTo(w http.ResponseWriter, r *http.Request, m *mount, s *filt
 	// Requests the filter refused in a batch it forwards anyway are
 	// answered by the server with an unknown-id error; the refusals are
 	// not sent separately over HTTP, where one response answers one POST.
-	p.forward(w, r, m, body, s)
+	p.forward(w, r, m, body, ids, s)
 }
 
 // forward sends the request upstream and the response back, through the
 // filter when it is JSON-RPC (a JSON body or an SSE stream) and s is set.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body []byte, s *filter.Session) {
+// ids are the ids of the requests in body.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body []byte, ids [][]byte, s *filter.Session) {
 	out, err := p.upstreamRequest(r, m, body)
 	if err != nil {
 		http.Error(w, "ctxguard: "+err.Error(), http.StatusBadRequest)
@@ -309,7 +321,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body [
 	resp, err := p.opts.Client.Do(out)
 	if err != nil {
 		p.log.Warn("proxy: upstream unreachable", "upstream", m.up.URL.Redacted(), "err", err)
-		p.upstreamFailed(w, body, err)
+		p.upstreamFailed(w, ids, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -331,7 +343,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, m *mount, body [
 		}
 		p.stream(w, r.Context(), resp.Body, s, m)
 		if body != nil {
-			p.abandoned(w, s, body)
+			p.abandoned(w, s, ids)
 		}
 	default:
 		w.WriteHeader(resp.StatusCode)
@@ -368,15 +380,11 @@ func (p *Proxy) upstreamRequest(r *http.Request, m *mount, body []byte) (*http.R
 	return out, nil
 }
 
-// upstreamFailed answers the client's requests in body with errors.
-func (p *Proxy) upstreamFailed(w http.ResponseWriter, body []byte, cause error) {
+// upstreamFailed answers the client's requests (their ids) with errors.
+func (p *Proxy) upstreamFailed(w http.ResponseWriter, ids [][]byte, cause error) {
 	var replies [][]byte
-	if f, err := jsonrpc.Parse(body); err == nil {
-		for _, m := range f.Messages {
-			if m.Kind == jsonrpc.Request {
-				replies = append(replies, jsonrpc.ErrorResponse(m.ID.Of(body), ctxguard.CodeServerExited, "ctxguard: the upstream server could not be reached"))
-			}
-		}
+	for _, id := range ids {
+		replies = append(replies, jsonrpc.ErrorResponse(id, ctxguard.CodeServerExited, "ctxguard: the upstream server could not be reached"))
 	}
 	if len(replies) == 0 {
 		http.Error(w, "ctxguard: the upstream server could not be reached", http.StatusBadGateway)
@@ -388,19 +396,9 @@ func (p *Proxy) upstreamFailed(w http.ResponseWriter, body []byte, cause error) 
 }
 
 // abandoned answers, at the end of a POST's event stream, the requests of
-// its body that the stream left unanswered (the upstream closed it early),
-// so that the client is not left waiting.
-func (p *Proxy) abandoned(w http.ResponseWriter, s *filter.Session, body []byte) {
-	f, err := jsonrpc.Parse(body)
-	if err != nil {
-		return
-	}
-	var ids [][]byte
-	for _, m := range f.Messages {
-		if m.Kind == jsonrpc.Request {
-			ids = append(ids, m.ID.Of(body))
-		}
-	}
+// its body (their ids) that the stream left unanswered (the upstream
+// closed it early), so that the client is not left waiting.
+func (p *Proxy) abandoned(w http.ResponseWriter, s *filter.Session, ids [][]byte) {
 	for _, r := range s.Abandon(ids) {
 		e := jsonrpc.ErrorResponse(r.ID, ctxguard.CodeServerExited, "ctxguard: the upstream's event stream ended before it answered")
 		if _, err := fmt.Fprintf(w, "event: message\ndata: %s\n\n", e); err != nil {
