@@ -475,6 +475,11 @@ func (d *Detector) document(hits []Hit, i int, o *Observation, live bool) []Hit 
 		ds.Reads.add(o.Time, hc.Window, 1)
 		ds.Seen = max(ds.Seen, o.Time.UnixNano())
 	}()
+	if ds.SHA256 == "" {
+		// Known only as content held for review (MarkHeld, from another
+		// process's anomaly): this is its first read here, not a change.
+		ds.SHA256, ds.Size = o.SHA256, o.Size
+	}
 	if ds.SHA256 == o.SHA256 {
 		return hits
 	}
@@ -531,6 +536,8 @@ func (d *Detector) document(hits []Hit, i int, o *Observation, live bool) []Hit 
 // was held for review, as queue item id, by a sticky rule: its next reads
 // are held as the same item (a hit with HeldID), here and, once they sync,
 // in the other processes (which learn it from the anomaly's record).
+// A document not read here before stays unread: its next read is its
+// first, not a change.
 func (d *Detector) MarkHeld(server, uri, sha256, id string, rule ctxguard.AnomalyRule) {
 	if !sticky(rule) || uri == "" || id == "" {
 		return

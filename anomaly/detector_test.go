@@ -382,3 +382,39 @@ func TestHeldContent(t *testing.T) {
 		}
 	}
 }
+
+// Content held for review in another process (MarkHeld from its record)
+// of a document this process never read: the next read is the document's
+// first, not a change of it.
+func TestHeldUnknownDocumentFirstReadIsNoChange(t *testing.T) {
+	rules := DefaultRules()
+	rules.ChangeBurst.Threshold = 2
+	rules.FirstSeen.Enabled = false
+	o := doc("s1", "file:///kb/a.md", "v1", 100<<10)
+	o.Time = t0
+
+	learned := New(rules, nil)
+	learned.MarkHeld("kb", o.URI, o.SHA256, "ID1", ctxguard.RuleHotChange)
+	learned.Learn(o)
+	ds, srv := learned.docs[docKey{"kb", o.URI}], learned.servers["kb"]
+	if n := ds.Changes.sum(t0, rules.HotChange.Window); n != 0 {
+		t.Errorf("learned: the first read counts as %d change(s) of the document", n)
+	}
+	if n := srv.Changes.sum(t0, rules.ChangeBurst.Window); n != 0 {
+		t.Errorf("learned: the first read counts as %d change(s) of the server", n)
+	}
+
+	live := New(rules, nil)
+	live.MarkHeld("kb", o.URI, o.SHA256, "ID1", ctxguard.RuleHotChange)
+	hits := live.Observe([]Observation{o})
+	if len(hits) != 1 || hits[0].HeldID != "ID1" {
+		t.Fatalf("observed: the first read of content held elsewhere: %+v, want it held as ID1 and nothing else", hits)
+	}
+	// A second document's first read is no burst of two changes either.
+	p := doc("s1", "file:///kb/b.md", "v1", 100)
+	p.Time = t0
+	live.MarkHeld("kb", p.URI, p.SHA256, "ID2", ctxguard.RuleHotChange)
+	if hits := live.Observe([]Observation{p}); len(hits) != 1 || hits[0].HeldID != "ID2" {
+		t.Fatalf("observed: a second held document's first read: %+v", hits)
+	}
+}
