@@ -23,6 +23,13 @@ func BenchmarkScan(b *testing.B) {
 			total += int64(len(d.Text))
 		}
 		b.SetBytes(total / int64(len(docs)))
+		// Steady state: the gates' states made on first use are made
+		// before the clock starts.
+		for _, d := range docs {
+			if _, err := e.Scan(d.Text, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
@@ -46,6 +53,9 @@ func BenchmarkScan(b *testing.B) {
 		}
 		doc := []byte(strings.Repeat(base, 1<<20/len(base)+1)[:1<<20])
 		b.SetBytes(int64(len(doc)))
+		if _, err := e.Scan(doc, nil); err != nil {
+			b.Fatal(err)
+		}
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := e.Scan(doc, nil); err != nil {

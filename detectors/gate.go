@@ -44,6 +44,11 @@ type gate struct {
 	// the text: the program's start is followed once, not at every
 	// position, and a state with no program counters left is dead.
 	anchored bool
+	// lead marks the ASCII bytes a match of an anchored gate may begin
+	// with (every non-ASCII byte may): a set of 128 bits that stays in
+	// the cache, where the start state's transitions are pointers apart,
+	// and the rest of the positions a caller tries are ruled out here.
+	lead [2]uint64
 }
 
 // maxGateStates bounds the states one gate keeps.
@@ -78,7 +83,15 @@ var matchState = &dstate{}
 // newGate compiles a pattern (already in normalised form) into a gate, or
 // returns nil when it cannot (the caller then always runs the regexp).
 func newGate(pattern string) *gate {
-	return compileGate(pattern, false)
+	return compileGate(pattern, false, true)
+}
+
+// newExactGate compiles a gate for the pattern as written, its counted
+// repetitions kept: it answers exactly whether the pattern matches, so a
+// caller that needs no span can skip the regexp package, until the gate
+// runs out of states (decide then tells the caller it does not know).
+func newExactGate(pattern string) *gate {
+	return compileGate(pattern, false, false)
 }
 
 // newAnchoredGate compiles a gate that answers whether a match of pattern
@@ -86,11 +99,26 @@ func newGate(pattern string) *gate {
 // the answer would depend on the byte before the text (the pattern can
 // test an empty-width assertion, such as \b, before its first rune).
 func newAnchoredGate(pattern string) *gate {
-	g := compileGate(pattern, true)
+	g := compileGate(pattern, true, true)
 	if g == nil || leadingAssertion(g.prog) {
 		return nil
 	}
+	// The transitions out of the start state are made now, not on a
+	// document's first positions, and the bytes that do not kill it are
+	// noted in lead.
+	for c := range byte(0x80) {
+		next := g.step(g.start, int(g.byteClass[c]))
+		if next == nil || next == matchState || len(next.pcs) > 0 {
+			g.lead[c/64] |= 1 << (c % 64)
+		}
+	}
 	return g
+}
+
+// mayLead reports whether a match of an anchored gate may begin with the
+// byte c: when not, match of any text that begins with c is false.
+func (g *gate) mayLead(c byte) bool {
+	return c >= 0x80 || g.lead[c/64]&(1<<(c%64)) != 0
 }
 
 // leadingAssertion reports whether prog can reach an empty-width
@@ -118,12 +146,15 @@ func leadingAssertion(prog *syntax.Prog) bool {
 	return false
 }
 
-func compileGate(pattern string, anchored bool) *gate {
+func compileGate(pattern string, anchored, relaxed bool) *gate {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil
 	}
-	prog, err := syntax.Compile(relax(re).Simplify())
+	if relaxed {
+		re = relax(re)
+	}
+	prog, err := syntax.Compile(re.Simplify())
 	if err != nil {
 		return nil
 	}
@@ -221,8 +252,15 @@ func (g *gate) state(pcs []uint32, prev int) *dstate {
 
 // match reports whether the pattern matches anywhere in text.
 func (g *gate) match(text []byte) bool {
+	matched, known := g.decide(text)
+	return matched || !known
+}
+
+// decide reports whether the pattern matches anywhere in text, when the
+// gate can tell (known): not when it has run out of states.
+func (g *gate) decide(text []byte) (matched, known bool) {
 	if g == nil || g.full.Load() {
-		return true
+		return false, false
 	}
 	s := g.start
 	for i := 0; i < len(text); {
@@ -241,31 +279,31 @@ func (g *gate) match(text []byte) bool {
 			next = g.step(s, k)
 		}
 		if next == matchState {
-			return true
+			return true, true
 		}
 		if next == nil {
-			return true // too many states: let the regexp decide
+			return false, false // too many states: let the regexp decide
 		}
 		if g.anchored && len(next.pcs) == 0 {
-			return false // no thread left, and none starts later
+			return false, true // no thread left, and none starts later
 		}
 		s = next
 	}
 	switch s.final.Load() {
 	case 1:
-		return true
+		return true, true
 	case 2:
-		return false
+		return false, true
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	_, matched := g.closure(s, -1)
+	_, matched = g.closure(s, -1)
 	if matched {
 		s.final.Store(1)
 	} else {
 		s.final.Store(2)
 	}
-	return matched
+	return matched, true
 }
 
 // step computes and caches the transition of s on rune class k.
@@ -397,15 +435,25 @@ func relax(re *syntax.Regexp) *syntax.Regexp {
 type Matcher struct {
 	re *regexp.Regexp
 	g  *gate
+	// exact answers alone while it has states to spare; g and re are
+	// asked when it cannot.
+	exact *gate
 }
 
 // MustMatcher compiles expr (RE2 syntax, as regexp.MustCompile) into a
 // Matcher, panicking when it does not compile.
 func MustMatcher(expr string) *Matcher {
-	return &Matcher{re: regexp.MustCompile(expr), g: newGate(expr)}
+	return newMatcher(regexp.MustCompile(expr))
+}
+
+func newMatcher(re *regexp.Regexp) *Matcher {
+	return &Matcher{re: re, g: newGate(re.String()), exact: newExactGate(re.String())}
 }
 
 // Match reports whether the expression matches anywhere in b.
 func (m *Matcher) Match(b []byte) bool {
+	if matched, known := m.exact.decide(b); known {
+		return matched
+	}
 	return m.g.match(b) && m.re.Match(b)
 }

@@ -64,16 +64,66 @@ func TestGateAgrees(t *testing.T) {
 	}
 }
 
-// FuzzGate checks that the gate never rejects a text the pattern matches.
+// checkExact compares an exact gate with the regexp on text: when the
+// gate knows, it must say what the regexp says.
+func checkExact(t *testing.T, g *gate, re *regexp.Regexp, text []byte) {
+	t.Helper()
+	if got, known := g.decide(text); known && got != re.Match(text) {
+		t.Fatalf("exact gate for %q on %q = %v, regexp says %v", re, text, got, !got)
+	}
+}
+
+func TestExactGate(t *testing.T) {
+	for _, p := range gatePatterns {
+		src := normalize.RegexSource(p)
+		re := regexp.MustCompile(src)
+		g := newExactGate(src)
+		if g == nil {
+			t.Fatalf("no exact gate for %q", p)
+		}
+		for _, text := range gateTexts {
+			norm := normalize.New([]byte(text)).Norm
+			checkExact(t, g, re, norm)
+			checkExact(t, g, re, []byte(text))
+			if _, known := g.decide(norm); !known {
+				t.Errorf("exact gate for %q does not know about %q", p, norm)
+			}
+		}
+	}
+	// Counted repetitions are counted: the relaxed gate lets these
+	// through, the exact one does not.
+	src := `(?:\S+\s+){0,2}?x`
+	g, re := newExactGate(`a\s+`+src), regexp.MustCompile(`a\s+`+src)
+	for _, text := range []string{"a b c x", "a b c d x", "a x", "za b x", "a b c d e f x a x"} {
+		checkExact(t, g, re, []byte(text))
+	}
+	// A gate that runs out of states says so, and says nothing wrong
+	// before it does.
+	src = `(?:[a-z]{0,3}x){0,8}y`
+	g, re = newExactGate(src), regexp.MustCompile(src)
+	r := rand.New(rand.NewPCG(1, 2))
+	letters := []byte("abxyz ")
+	for range 2000 {
+		b := make([]byte, 40)
+		for i := range b {
+			b[i] = letters[r.IntN(len(letters))]
+		}
+		checkExact(t, g, re, b)
+	}
+}
+
+// FuzzGate checks that the gate never rejects a text the pattern matches,
+// and that the exact gate, when it knows, agrees with the pattern.
 func FuzzGate(f *testing.F) {
 	for _, text := range gateTexts {
 		f.Add(text)
 	}
-	var gates []*gate
+	var gates, exact []*gate
 	var res []*regexp.Regexp
 	for _, p := range gatePatterns {
 		src := normalize.RegexSource(p)
 		gates = append(gates, newGate(src))
+		exact = append(exact, newExactGate(src))
 		res = append(res, regexp.MustCompile(src))
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -81,6 +131,7 @@ func FuzzGate(f *testing.F) {
 			if re.MatchString(text) && !gates[i].match([]byte(text)) {
 				t.Fatalf("gate for %q rejects %q, which the pattern matches", gatePatterns[i], text)
 			}
+			checkExact(t, exact[i], re, []byte(text))
 		}
 	})
 }
@@ -143,6 +194,10 @@ func checkCovering(t *testing.T, text string) {
 		}
 		re := regexp.MustCompile(src)
 		are := regexp.MustCompile(`^(?:` + src + `)`)
+		// The previous hit's clause and the start its search may resume
+		// at, as PhraseDetector.Detect keeps them.
+		var last struct{ lo, hi, from, end int }
+		last.lo = -1
 		for s := 0; s < len(norm); s++ {
 			if s > 0 && !startsWord(norm, s) {
 				continue
@@ -154,9 +209,20 @@ func checkCovering(t *testing.T, text string) {
 			h := Hit{Start: s, End: e}
 			lo, hi := clause(norm, s, e, 160)
 			ms, me, ok, _ := firstCovering(norm, re, lo, hi, h)
-			ms2, me2, ok2 := firstCoveringAt(norm, are, g, lo, hi, h)
+			ms2, me2, ok2 := firstCoveringAt(norm, are, g, lo, hi, lo, h)
 			if ok != ok2 || ok && (ms != ms2 || me != me2) {
 				t.Fatalf("pattern %q on %q, hit %q: firstCovering %v %d-%d, firstCoveringAt %v %d-%d", p, norm, norm[s:e], ok, ms, me, ok2, ms2, me2)
+			}
+			if last.lo == lo && last.hi == hi && e >= last.end {
+				ms3, me3, ok3 := firstCoveringAt(norm, are, g, lo, hi, last.from, h)
+				if ok3 != ok2 || ok2 && (ms3 != ms2 || me3 != me2) {
+					t.Fatalf("pattern %q on %q, hit %q: resumed at %d: %v %d-%d, from the clause's start %v %d-%d", p, norm, norm[s:e], last.from, ok3, ms3, me3, ok2, ms2, me2)
+				}
+			}
+			if ok2 {
+				last.lo, last.hi, last.from, last.end = lo, hi, ms2, e
+			} else {
+				last.lo, last.hi, last.from, last.end = lo, hi, s+1, e
 			}
 		}
 	}

@@ -125,8 +125,8 @@ type compiledRule struct {
 	// one instead of searching the clause (see startGates).
 	starts   []*gate
 	anchored []*regexp.Regexp
-	// unlessGates are the gates of the unless patterns.
-	unlessGates []*gate
+	// unlessMatch are the unless patterns behind their gates.
+	unlessMatch []*Matcher
 }
 
 var _ Keyworded = (*PhraseDetector)(nil)
@@ -167,7 +167,7 @@ func NewPhraseDetector(rs *RuleSet) (*PhraseDetector, error) {
 		}
 		compile("unless", r.Unless, &cr.unless)
 		for _, re := range cr.unless {
-			cr.unlessGates = append(cr.unlessGates, newGate(re.String()))
+			cr.unlessMatch = append(cr.unlessMatch, newMatcher(re))
 		}
 		ri := len(d.rules)
 		d.rules = append(d.rules, cr)
@@ -262,9 +262,29 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 		}
 		byRule[ri] = append(byRule[ri], h)
 	}
+	// tried remembers, per pattern, the word starts already tried in a
+	// clause: every start in [lo, from) has no anchored match there that
+	// reaches end. A later hit of the rule in the same clause that ends
+	// at end or after has no match from those starts either (a match that
+	// did not reach the earlier hit's end does not reach its), so its
+	// search resumes at from.
+	type resume struct{ lo, hi, from, end int }
+	var tried []resume
+	// passed caches the prefilter's answer, per pattern, for the last
+	// clause it was asked about: a rule's hits often share one.
+	type verdict struct {
+		lo, hi int
+		ok     bool
+	}
+	var passed []verdict
 	for _, ri := range order {
 		r := d.rules[ri]
 		misses = append(misses[:0], make([]span, len(r.confirm))...)
+		tried = append(tried[:0], make([]resume, len(r.confirm))...)
+		passed = append(passed[:0], make([]verdict, len(r.confirm))...)
+		for ci := range passed {
+			passed[ci].lo = -1
+		}
 		for _, h := range byRule[ri] {
 			lo, hi := clause(doc.Norm, h.Start, h.End, r.Window)
 			text := doc.Norm[lo:hi]
@@ -272,17 +292,27 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 				if m := misses[ci]; m.lo <= lo && hi <= m.hi {
 					continue
 				}
-				if !r.prefilters[ci].match(text) {
+				if v := &passed[ci]; v.lo != lo || v.hi != hi {
+					*v = verdict{lo, hi, r.prefilters[ci].match(text)}
+				}
+				if !passed[ci].ok {
 					continue
 				}
 				if r.starts[ci] != nil {
 					// The word starts before the keyword are tried one by
 					// one; a clause without a match is not remembered, as
 					// the search for one costs little.
-					if ms, me, ok := firstCoveringAt(doc.Norm, r.anchored[ci], r.starts[ci], lo, hi, h); ok {
+					from := lo
+					if t := tried[ci]; t.lo == lo && t.hi == hi && h.End >= t.end {
+						from = t.from
+					}
+					ms, me, ok := firstCoveringAt(doc.Norm, r.anchored[ci], r.starts[ci], lo, hi, from, h)
+					if ok {
+						tried[ci] = resume{lo, hi, ms, h.End}
 						add(ri, ms, me)
 						break
 					}
+					tried[ci] = resume{lo, hi, max(from, h.Start+1), h.End}
 					continue
 				}
 				if !r.gates[ci].match(text) {
@@ -334,10 +364,11 @@ func firstCovering(norm []byte, re *regexp.Regexp, lo, hi int, h Hit) (ms, me in
 // start in [lo, h.Start] whose anchored match covers the hit. The anchored
 // gate rules out most word starts from a byte or two, and only the rest
 // are handed to the anchored expression, so the clause is never searched
-// as a whole.
-func firstCoveringAt(norm []byte, anchored *regexp.Regexp, starts *gate, lo, hi int, h Hit) (ms, me int, ok bool) {
-	for p := lo; p <= h.Start; p++ {
-		if p != lo && !startsWord(norm, p) {
+// as a whole. The word starts before from are known to give no match that
+// covers the hit, and are skipped.
+func firstCoveringAt(norm []byte, anchored *regexp.Regexp, starts *gate, lo, hi, from int, h Hit) (ms, me int, ok bool) {
+	for p := from; p <= h.Start; p++ {
+		if !starts.mayLead(norm[p]) || p != lo && !startsWord(norm, p) {
 			continue
 		}
 		if !starts.match(norm[p:hi]) {
@@ -397,8 +428,8 @@ func (r *compiledRule) vetoed(norm []byte, start, end int) bool {
 		return false
 	}
 	ss, se := sentence(norm, start, end, r.Window)
-	for i, re := range r.unless {
-		if r.unlessGates[i].match(norm[ss:se]) && re.Match(norm[ss:se]) {
+	for _, m := range r.unlessMatch {
+		if m.Match(norm[ss:se]) {
 			return true
 		}
 	}
