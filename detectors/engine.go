@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -396,7 +395,7 @@ func keyedLine(l []byte) bool {
 }
 
 // resourceEntry is a key and a short quoted or bare value on one line.
-var resourceEntry = regexp.MustCompile(`^"?[\w.\-/]{1,80}"?\s*[:=]\s*("[^"]{0,80}"|'[^']{0,80}'|[^"'{\[]{0,80}),?$`)
+var resourceEntry = MustMatcher(`^"?[\w.\-/]{1,80}"?\s*[:=]\s*("[^"]{0,80}"|'[^']{0,80}'|[^"'{\[]{0,80}),?$`)
 
 // NoteQuoted marks a finding quoted as an example in a document that
 // discusses attacks, or found in a discussion of attacks; Score weighs it

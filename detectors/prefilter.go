@@ -2,7 +2,9 @@ package detectors
 
 import (
 	"bytes"
+	"cmp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -41,10 +43,33 @@ func newPrefilter(pattern string) prefilter {
 			lits = append(lits, []byte(s))
 		}
 		if lits != nil {
-			pf = append(pf, lits)
+			pf = append(pf, minimal(lits))
 		}
 	}
+	// Every part must pass: the parts with the fewest literals cost the
+	// least to test and are tried first.
+	slices.SortStableFunc(pf, func(a, b [][]byte) int { return cmp.Compare(len(a), len(b)) })
 	return pf
+}
+
+// minimal drops the literals of a part that contain another of its
+// literals: where the longer one occurs, so does the shorter, and one
+// search for the shorter answers for both.
+func minimal(lits [][]byte) [][]byte {
+	var out [][]byte
+	for i, l := range lits {
+		redundant := false
+		for j, m := range lits {
+			if j != i && bytes.Contains(l, m) && (len(m) < len(l) || j < i) {
+				redundant = true
+				break
+			}
+		}
+		if !redundant {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // prefixes returns literal strings one of which every match of re starts

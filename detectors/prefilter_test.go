@@ -6,7 +6,8 @@ func TestPrefilter(t *testing.T) {
 	tests := []struct {
 		pattern, want string
 	}{
-		{`(?:ask|request)\s+(?:the\s+)?(?:user|customer)\s+for`, "{ask|request} {user|customer} {for}"},
+		{`(?:ask|request)\s+(?:the\s+)?(?:user|customer)\s+for`, "{for} {ask|request} {user|customer}"},
+		{`(?:ai|ai assistants?|llm|llms)\s+(?:reading|read)`, "{read} {ai|llm}"}, // a literal that contains another adds nothing
 		{`summari[sz]e\s+now`, "{summari} {now}"},
 		{`(?:x|y)\s+foo`, "{foo}"}, // one-letter literals give no filter
 		{`.*anything`, "{anything}"},

@@ -28,7 +28,7 @@ func (*Detector) ID() string { return "exfiltration" }
 
 // placeholder matches a slot in a URL meant to be filled in: {x}, {{x}},
 // <x>, $X, [X], INSERT_X, and words naming data.
-var placeholder = regexp.MustCompile(`(?:\{\{?[^}]{1,60}\}\}?|%7[Bb]%7[Bb]?[^%]{1,60}%7[Dd]|<[a-zA-Z_ ]{2,40}>|%3[Cc][a-zA-Z_]{2,40}%3[Ee]|\$\{?[A-Z_]{3,}\}?|\[[A-Z_ ]{3,40}\]|\b(?:INSERT|REPLACE|PUT|ADD|APPEND)_[A-Z_]+\b|\b[A-Z]+_(?:DATA|EMAIL|NAME|TOKEN|KEY|SECRET|PASSWORD|HISTORY|CHAT|CONVERSATION|SUMMARY|MESSAGE|CONTEXT|INFO)\b|\b(?:USER_?DATA|CHAT_?HISTORY|CONVERSATION|SECRETS?|PASSWORD|API_?KEY|TOKEN|EMAIL_?ADDRESS|SYSTEM_?PROMPT|SUMMARY_?HERE|DATA_?HERE)\b|=\.\.\.|=…)`)
+var placeholder = detectors.MustMatcher(`(?:\{\{?[^}]{1,60}\}\}?|%7[Bb]%7[Bb]?[^%]{1,60}%7[Dd]|<[a-zA-Z_ ]{2,40}>|%3[Cc][a-zA-Z_]{2,40}%3[Ee]|\$\{?[A-Z_]{3,}\}?|\[[A-Z_ ]{3,40}\]|\b(?:INSERT|REPLACE|PUT|ADD|APPEND)_[A-Z_]+\b|\b[A-Z]+_(?:DATA|EMAIL|NAME|TOKEN|KEY|SECRET|PASSWORD|HISTORY|CHAT|CONVERSATION|SUMMARY|MESSAGE|CONTEXT|INFO)\b|\b(?:USER_?DATA|CHAT_?HISTORY|CONVERSATION|SECRETS?|PASSWORD|API_?KEY|TOKEN|EMAIL_?ADDRESS|SYSTEM_?PROMPT|SUMMARY_?HERE|DATA_?HERE)\b|=\.\.\.|=…)`)
 
 // instruction is a verb that moves data and, within a few words, the data
 // an exfiltrating instruction wants in the URL.
@@ -62,20 +62,20 @@ func (d *Detector) Detect(doc *detectors.Document, _ []detectors.Hit) ([]ctxguar
 		if d.allowed(u.Hostname()) {
 			continue
 		}
-		slot := placeholder.FindStringIndex(u.RawQuery + "#" + u.Path + "#" + u.Fragment)
+		slot := placeholder.Match([]byte(u.RawQuery + "#" + u.Path + "#" + u.Fragment))
 		ns, ne := doc.NormSpan(l.Start, l.End)
 		near := doc.Norm[max(0, ns-240):min(len(doc.Norm), ne+240)]
-		if slot == nil && (namedPlaceholder(u.RawQuery, doc.Norm, ns, ne) ||
+		if !slot && (namedPlaceholder(u.RawQuery, doc.Norm, ns, ne) ||
 			strings.HasSuffix(u.RawQuery, "=") && followedBy.Match(doc.Norm[ne:min(len(doc.Norm), ne+200)])) {
-			slot = []int{0, 0}
+			slot = true
 		}
 		// told is costly (the instruction expression); the slot cases
 		// decide without it.
 		told := func() bool { return mentionsData(near) && toURL.Match(near) && instruction.Match(near) }
 		switch {
-		case slot != nil && l.Image:
+		case slot && l.Image:
 			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.image-slot", Severity: ctxguard.SeverityCritical, Start: ns, End: ne, Note: "image URL with a slot for data: rendering it sends the data"})
-		case slot != nil:
+		case slot:
 			out = append(out, ctxguard.Finding{Detector: "exfiltration", Rule: "exfiltration.link-slot", Severity: ctxguard.SeverityHigh, Start: ns, End: ne, Note: "link URL with a slot for data"})
 		case (u.RawQuery != "" || strings.HasSuffix(u.Path, "/") || bytes.IndexByte(near, '?') >= 0) && told():
 			sev := ctxguard.SeverityHigh
