@@ -35,9 +35,18 @@ type gate struct {
 	bounds    []rune
 	rep       []rune
 
-	mu      sync.Mutex
-	states  map[string]*dstate
-	start   *dstate
+	mu     sync.Mutex
+	states map[string]*dstate
+	// list holds the states by id (id - firstID), published whole so
+	// that decide reads it without the lock.
+	list atomic.Pointer[[]*dstate]
+	// trans is the transition table, one row of len(rep) entries per
+	// state id: the next state's id, or 0 while not made. It is one flat
+	// array of 4-byte entries rather than a table per state, so that the
+	// steps of a walk touch a few cache lines of one array; it is
+	// replaced by a larger copy as states are added.
+	trans   atomic.Pointer[[]atomic.Uint32]
+	start   uint32
 	full    atomic.Bool
 	scratch []uint32
 	// anchored gates answer whether a match starts at the beginning of
@@ -69,16 +78,21 @@ const (
 type dstate struct {
 	pcs  []uint32
 	prev int
-	// next caches the next state per rune class; matchState means the
-	// pattern has matched.
-	next []atomic.Pointer[dstate]
+	id   uint32
 	// final is 1 when a match ends at the end of the text, 2 when none
 	// does, 0 while not known.
 	final atomic.Int32
 }
 
-// matchState is the sentinel state reached when a match has been seen.
-var matchState = &dstate{}
+// State ids with a meaning of their own in the transition table: not made
+// yet, the pattern has matched, and (in an anchored gate) no thread is
+// left. The states made have ids from firstID on.
+const (
+	idUnknown = iota
+	idMatch
+	idDead
+	firstID
+)
 
 // newGate compiles a pattern (already in normalised form) into a gate, or
 // returns nil when it cannot (the caller then always runs the regexp).
@@ -107,8 +121,7 @@ func newAnchoredGate(pattern string) *gate {
 	// document's first positions, and the bytes that do not kill it are
 	// noted in lead.
 	for c := range byte(0x80) {
-		next := g.step(g.start, int(g.byteClass[c]))
-		if next == nil || next == matchState || len(next.pcs) > 0 {
+		if g.step(g.start, int(g.byteClass[c])) != idDead {
 			g.lead[c/64] |= 1 << (c % 64)
 		}
 	}
@@ -217,9 +230,9 @@ func compileGate(pattern string, anchored, relaxed bool) *gate {
 	g.nASCII = len(g.rep)
 	g.rep = append(g.rep, g.bounds...)
 	if anchored {
-		g.start = g.state([]uint32{uint32(prog.Start)}, prevStart)
+		g.start = g.state([]uint32{uint32(prog.Start)}, prevStart).id
 	} else {
-		g.start = g.state(nil, prevStart)
+		g.start = g.state(nil, prevStart).id
 	}
 	return g
 }
@@ -245,8 +258,29 @@ func (g *gate) state(pcs []uint32, prev int) *dstate {
 		g.full.Store(true)
 		return nil
 	}
-	s := &dstate{pcs: slices.Clone(pcs), prev: prev, next: make([]atomic.Pointer[dstate], len(g.rep))}
+	var list []*dstate
+	if l := g.list.Load(); l != nil {
+		list = *l
+	}
+	s := &dstate{pcs: slices.Clone(pcs), prev: prev, id: uint32(firstID + len(list))}
 	g.states[string(key)] = s
+	list = append(list, s)
+	g.list.Store(&list)
+	// The new state's row: the table grows by doubling, copied entry by
+	// entry (writers hold the lock; a reader with the old table finds a
+	// new entry missing and asks step, which reads the new one).
+	n := len(g.rep)
+	var old []atomic.Uint32
+	if t := g.trans.Load(); t != nil {
+		old = *t
+	}
+	if need := (int(s.id) + 1) * n; need > len(old) {
+		t := make([]atomic.Uint32, max(need, 2*len(old), 8*n))
+		for i := range old {
+			t[i].Store(old[i].Load())
+		}
+		g.trans.Store(&t)
+	}
 	return s
 }
 
@@ -262,7 +296,9 @@ func (g *gate) decide(text []byte) (matched, known bool) {
 	if g == nil || g.full.Load() {
 		return false, false
 	}
-	s := g.start
+	n := len(g.rep)
+	t := *g.trans.Load()
+	id := g.start
 	for i := 0; i < len(text); {
 		c := text[i]
 		var k int
@@ -274,21 +310,25 @@ func (g *gate) decide(text []byte) (matched, known bool) {
 			k = g.runeClass(r)
 			i += size
 		}
-		next := s.next[k].Load()
-		if next == nil {
-			next = g.step(s, k)
+		var next uint32
+		if j := int(id)*n + k; j < len(t) {
+			next = t[j].Load()
 		}
-		if next == matchState {
+		if next == idUnknown {
+			next = g.step(id, k)
+			t = *g.trans.Load()
+		}
+		switch next {
+		case idMatch:
 			return true, true
-		}
-		if next == nil {
+		case idUnknown:
 			return false, false // too many states: let the regexp decide
-		}
-		if g.anchored && len(next.pcs) == 0 {
+		case idDead:
 			return false, true // no thread left, and none starts later
 		}
-		s = next
+		id = next
 	}
+	s := (*g.list.Load())[id-firstID]
 	switch s.final.Load() {
 	case 1:
 		return true, true
@@ -306,16 +346,17 @@ func (g *gate) decide(text []byte) (matched, known bool) {
 	return matched, true
 }
 
-// step computes and caches the transition of s on rune class k.
-func (g *gate) step(s *dstate, k int) *dstate {
+// step computes and caches the transition of state id on rune class k,
+// and returns the next state's id: idMatch, idDead, or idUnknown when the
+// gate has run out of states.
+func (g *gate) step(id uint32, k int) uint32 {
 	r := g.rep[k]
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	s := (*g.list.Load())[id-firstID]
 	runes, matched := g.closure(s, r)
-	var next *dstate
-	if matched {
-		next = matchState
-	} else {
+	next := uint32(idMatch)
+	if !matched {
 		var pcs []uint32
 		for _, pc := range runes {
 			in := &g.prog.Inst[pc]
@@ -325,12 +366,17 @@ func (g *gate) step(s *dstate, k int) *dstate {
 		}
 		slices.Sort(pcs)
 		pcs = slices.Compact(pcs)
-		next = g.state(pcs, classOf(r))
-		if next == nil {
-			return nil
+		ns := g.state(pcs, classOf(r))
+		switch {
+		case ns == nil:
+			return idUnknown
+		case g.anchored && len(ns.pcs) == 0:
+			next = idDead
+		default:
+			next = ns.id
 		}
 	}
-	s.next[k].Store(next)
+	(*g.trans.Load())[int(id)*len(g.rep)+k].Store(next)
 	return next
 }
 

@@ -3,6 +3,7 @@ package detectors
 import (
 	"math/rand/v2"
 	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/ctxguard/ctxguard/detectors/normalize"
@@ -134,6 +135,39 @@ func FuzzGate(f *testing.F) {
 			checkExact(t, exact[i], re, []byte(text))
 		}
 	})
+}
+
+// Gates are built while they are used, from several goroutines at once:
+// every answer must still be the regexp's (run with -race).
+func TestGateConcurrent(t *testing.T) {
+	for _, p := range gatePatterns {
+		src := normalize.RegexSource(p)
+		re := regexp.MustCompile(src)
+		g, exact, anchored := newGate(src), newExactGate(src), newAnchoredGate(src)
+		are := regexp.MustCompile(`^(?:` + src + `)`)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range gateTexts {
+					norm := normalize.New([]byte(gateTexts[(i+w)%len(gateTexts)])).Norm
+					if want := re.Match(norm); g.match(norm) != want {
+						t.Errorf("gate(%q) on %q disagrees with the regexp", p, norm)
+					}
+					if got, known := exact.decide(norm); known && got != re.Match(norm) {
+						t.Errorf("exact gate(%q) on %q disagrees with the regexp", p, norm)
+					}
+					for j := range norm {
+						if anchored != nil && are.Match(norm[j:]) && !anchored.match(norm[j:]) {
+							t.Errorf("anchored gate(%q) rejects %q", p, norm[j:])
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
 }
 
 // The gate of a pattern with many states stays sound when it gives up.
