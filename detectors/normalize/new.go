@@ -90,13 +90,17 @@ func readHTML(b *builder) {
 			}
 			return
 		case html.TextToken:
-			text := z.Text()
+			// Text with no '&' has no character reference, and htmlText
+			// would copy it as text does: the tokenizer's decoded Text
+			// (a pass to convert newlines, one to unescape) is asked for
+			// only when there is one.
+			plain := bytes.IndexByte(raw, '&') < 0 || bytes.Equal(z.Text(), raw)
 			reason := hiddenReason()
 			if len(stack) > 0 && (stack[len(stack)-1].tag == "script" || stack[len(stack)-1].tag == "style") && reason == "" {
 				reason = stack[len(stack)-1].tag
 			}
 			b.region(reason, func() {
-				if bytes.Equal(text, raw) {
+				if plain {
 					b.text(start, off)
 				} else {
 					b.htmlText(start, off)
