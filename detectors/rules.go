@@ -269,14 +269,16 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 	// did not reach the earlier hit's end does not reach its), so its
 	// search resumes at from.
 	type resume struct{ lo, hi, from, end int }
-	var tried []resume
+	// Rules have a few patterns: these live on the stack unless one has
+	// more than 16.
+	tried := make([]resume, 0, 16)
 	// passed caches the prefilter's answer, per pattern, for the last
 	// clause it was asked about: a rule's hits often share one.
 	type verdict struct {
 		lo, hi int
 		ok     bool
 	}
-	var passed []verdict
+	passed := make([]verdict, 0, 16)
 	for _, ri := range order {
 		r := d.rules[ri]
 		misses = append(misses[:0], make([]span, len(r.confirm))...)
