@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,6 +27,7 @@ type wrapCmd struct {
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" placeholder:"DURATION" help:"How long the server has to exit after the client leaves, before SIGTERM and then SIGKILL (default 5s)."`
 	Command         []string      `arg:"" passthrough:"" name:"command" help:"The server's command line, after --."`
 	CPUProfile      string        `name:"cpuprofile" hidden:"" type:"path" help:"Write a CPU profile of the filter to this file."`
+	MemProfile      string        `name:"memprofile" hidden:"" type:"path" help:"Write an allocation profile of the filter to this file at exit."`
 }
 
 func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
@@ -47,6 +49,9 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 			return err
 		}
 		defer stop()
+	}
+	if c.MemProfile != "" {
+		defer writeAllocProfile(c.MemProfile, g.stderr)
 	}
 	db, err := openFilterStore(g, dir, c.Durability)
 	if err != nil {
@@ -148,6 +153,21 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocProfile writes the allocations made since the start, for
+// ctxguard-bench and for whoever chases the filter's garbage.
+func writeAllocProfile(path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ctxguard: memprofile: %v\n", err)
+	}
 }
 
 // tuneGC trades memory the filter has to spare for fewer collections. Every

@@ -43,6 +43,12 @@ type Reader struct {
 	buf  []byte
 	r, w int   // buf[r:w] is read but not yet returned
 	err  error // the first error from rd, returned once buf is drained
+
+	// lastLarge is the size of the last frame that did not fit buf. A
+	// server's large answers tend to be alike (the same documents, read
+	// again), so the next large frame's slice starts that big and is
+	// seldom grown and copied.
+	lastLarge int
 }
 
 // readSize is the read buffer's size, and the least free room a large
@@ -111,9 +117,13 @@ func (r *Reader) atEnd() ([]byte, error) {
 }
 
 // large reads a frame that does not fit the buffer straight into its own
-// slice.
+// slice, sized from the last large frame and doubled when that is short.
 func (r *Reader) large() ([]byte, error) {
-	frame := make([]byte, r.w-r.r, 4*readSize)
+	size := 2 * len(r.buf)
+	if r.lastLarge > 0 {
+		size = max(r.w-r.r+minRead, r.lastLarge+largeSlack)
+	}
+	frame := make([]byte, r.w-r.r, size)
 	copy(frame, r.buf[r.r:r.w])
 	r.r, r.w = 0, 0
 	for {
@@ -122,11 +132,12 @@ func (r *Reader) large() ([]byte, error) {
 		}
 		if r.err != nil {
 			if r.err == io.EOF {
+				r.lastLarge = len(frame)
 				return frame, nil
 			}
 			return nil, r.err
 		}
-		if cap(frame)-len(frame) < readSize {
+		if cap(frame)-len(frame) < minRead {
 			grown := make([]byte, len(frame), min(2*cap(frame), r.max+2*readSize))
 			copy(grown, frame)
 			frame = grown
@@ -142,11 +153,20 @@ func (r *Reader) large() ([]byte, error) {
 			if end > r.max {
 				return nil, r.discard(frame[:end+1])
 			}
+			r.lastLarge = end
 			return frame[: end : end+1], nil // the newline is the spare byte
 		}
 		frame = frame[:len(frame)+n]
 	}
 }
+
+// largeSlack is what a large frame's slice gets beyond the last one's size:
+// room for the newline, the bytes read past it and a slightly longer frame.
+// minRead is the least room worth a read call before the slice is grown.
+const (
+	largeSlack = 8 << 10
+	minRead    = 4 << 10
+)
 
 // discard consumes the rest of an oversize frame, hashing it and keeping its
 // head and tail. seen holds the frame's bytes already taken out of the

@@ -121,6 +121,11 @@ func TestReader(t *testing.T) {
 			want:  []next{{frame: long(150_000)}, {frame: long(64<<10 - 1)}, {frame: long(200_000)}},
 		},
 		{
+			name:  "large frames that shrink and grow again",
+			input: long(1<<20) + "\n" + long(70_000) + "\n" + long(300_000) + "\n" + long(70_000) + "\n" + long(70_001) + "\nok\n",
+			want:  []next{{frame: long(1 << 20)}, {frame: long(70_000)}, {frame: long(300_000)}, {frame: long(70_000)}, {frame: long(70_001)}, {frame: "ok"}},
+		},
+		{
 			name:  "a frame longer than the buffer over the limit",
 			input: long(200_001) + "\nok",
 			max:   200_000,
@@ -219,6 +224,31 @@ func abbrev(b []byte) string {
 		return string(b)
 	}
 	return string(b[:40]) + "…" + string(b[len(b)-40:])
+}
+
+// TestReaderLargeFrameGarbage checks that a run of alike frames larger than
+// the read buffer costs about one frame's worth of memory each, not a
+// doubling slice's: the relay's garbage is what sets how often the
+// collector interrupts it.
+func TestReaderLargeFrameGarbage(t *testing.T) {
+	const size, n = 70_000, 200
+	line := strings.Repeat("x", size) + "\n"
+	r := NewReader(iotest.HalfReader(strings.NewReader(strings.Repeat(line, n))), 0)
+	if _, err := r.Next(); err != nil { // the first one has no size to go by
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 1; i < n; i++ {
+		frame, err := r.Next()
+		if err != nil || len(frame) != size {
+			t.Fatalf("Next %d: %d bytes, %v", i, len(frame), err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / (n - 1); per > size*5/4 {
+		t.Errorf("%d bytes allocated per %d-byte frame, want at most %d", per, size, size*5/4)
+	}
 }
 
 // TestReaderFramesAreOwned checks that a frame stays as it was after later
