@@ -57,6 +57,7 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(proxyMemoryLimit)
 	db, err := openFilterStore(g, dir, c.Durability)
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	tuneGC()
+	tuneGC(wrapMemoryLimit)
 	if c.CPUProfile != "" {
 		stop, err := startCPUProfile(c.CPUProfile)
 		if err != nil {
@@ -174,13 +174,21 @@ func writeAllocProfile(path string, stderr io.Writer) {
 // message the filter reads is garbage once forwarded, and the live heap is
 // small and bounded by the relay's window, so the default GOGC=100 collects
 // far more often than needed; a soft memory limit keeps the larger target
-// from growing the process. The operator's own GOGC or GOMEMLIMIT wins, and
-// neither is changed for the wrapped server.
-func tuneGC() {
+// from growing the process past limit. The operator's own GOGC or
+// GOMEMLIMIT wins, and neither is changed for the wrapped server.
+func tuneGC(limit int64) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(64 << 20)
+		debug.SetMemoryLimit(limit)
 	}
 }
+
+// Memory limits for tuneGC: wrap runs beside every stdio server a client
+// starts, so it stays small; proxy serves many callers at once and gets
+// room for their requests in flight.
+const (
+	wrapMemoryLimit  = 64 << 20
+	proxyMemoryLimit = 256 << 20
+)
