@@ -55,6 +55,10 @@ func checkHeaders(h http.Header, f jsonrpc.Frame) string {
 		return fmt.Sprintf("Header mismatch: %s header given %d times (%q): it takes one value", protocolVersionHeader, len(hv), strings.Join(hv, ", "))
 	}
 	version := h.Get(protocolVersionHeader)
+	if strings.Contains(version, ",") {
+		// A list in one header: an upstream may read any of its items.
+		return fmt.Sprintf("Header mismatch: %s header value %q is a list: it takes one value", protocolVersionHeader, version)
+	}
 	for _, m := range f.Messages {
 		if m.Kind != jsonrpc.Request && m.Kind != jsonrpc.Notification {
 			continue

@@ -89,6 +89,7 @@ func TestStatelessHeaders(t *testing.T) {
 		// Ways around the check: the header or the body read one way here
 		// and another way upstream.
 		{"MCP-Protocol-Version repeated, the last one stateless", read0(`"uri":"file:///kb/a.md"`), h("MCP-Protocol-Version", "2025-11-25", "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "tools/list"), "Mcp-Protocol-Version header"},
+		{"MCP-Protocol-Version joined by a comma, the last one stateless", read0(`"uri":"file:///kb/a.md"`), h("MCP-Protocol-Version", "2025-11-25, 2026-07-28", "Mcp-Method", "tools/list"), "Mcp-Protocol-Version header"},
 		{"MCP-Protocol-Version repeated, both the same", read(`"uri":"file:///kb/a.md"`), modern("MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header"},
 		{"the _meta version's name escaped", read0(`"uri":"file:///kb/secret.md","_meta":{"\u0069o.modelcontextprotocol/protocolVersion":"2026-07-28"}`), h("Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
 		{"the _meta version's name in other case", read0(`"uri":"file:///kb/secret.md","_meta":{"IO.modelcontextprotocol/protocolVersion":"2026-07-28"}`), h("MCP-Protocol-Version", "2025-11-25", "Mcp-Method", "resources/read", "Mcp-Name", "file:///kb/a.md"), "Mcp-Protocol-Version header value"},
