@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ctxguard/ctxguard/corpus"
+	"github.com/ctxguard/ctxguard/detectors/normalize"
 )
 
 // BenchmarkScan measures the whole pipeline (normalise, match, confirm,
@@ -63,4 +64,26 @@ func BenchmarkScan(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkKeywords times the keyword walk alone over the normalised text
+// of the corpus' business prose.
+func BenchmarkKeywords(b *testing.B) {
+	e := engine(b)
+	docs, err := corpus.Load(os.DirFS("../corpus"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sb strings.Builder
+	for _, d := range docs {
+		if !d.Poisoned && d.Category == "business" {
+			sb.Write(d.Text)
+			sb.WriteString("\n\n")
+		}
+	}
+	norm := normalize.New([]byte(sb.String())).Norm
+	b.SetBytes(int64(len(norm)))
+	for b.Loop() {
+		e.WalkKeywords(norm)
+	}
 }
