@@ -90,6 +90,9 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("a\nbc\r\n\n\nd"), uint16(1), false)
 	f.Add([]byte("12345\n123456\n"), uint16(5), true)
 	f.Fuzz(func(t *testing.T, input []byte, limit uint16, oneByte bool) {
+		// A read buffer of a few bytes, so that short inputs take the
+		// path of frames larger than it too.
+		bufSize := 1 + int(limit)%13
 		max := int(limit)
 		if max == 0 {
 			max = DefaultMaxFrame
@@ -98,7 +101,7 @@ func FuzzReader(f *testing.F) {
 		if oneByte {
 			src = iotest.OneByteReader(src)
 		}
-		r := NewReader(src, int(limit))
+		r := newReaderSize(src, int(limit), bufSize)
 
 		lines := bytes.Split(input, []byte("\n"))
 		if len(lines[len(lines)-1]) == 0 {

@@ -51,17 +51,23 @@ type Reader struct {
 	lastLarge int
 }
 
-// readSize is the read buffer's size, and the least free room a large
-// frame's slice gets before each read.
+// readSize is the read buffer's size, and the most a large frame's slice
+// takes in one read.
 const readSize = 64 << 10
 
 // NewReader returns a Reader of frames of at most max bytes (DefaultMaxFrame
 // when max <= 0).
 func NewReader(r io.Reader, max int) *Reader {
+	return newReaderSize(r, max, readSize)
+}
+
+// newReaderSize is NewReader with another buffer size, so that tests and
+// fuzzing reach the large-frame path with small inputs.
+func newReaderSize(r io.Reader, max, size int) *Reader {
 	if max <= 0 {
 		max = DefaultMaxFrame
 	}
-	return &Reader{rd: r, max: max, buf: make([]byte, readSize)}
+	return &Reader{rd: r, max: max, buf: make([]byte, size)}
 }
 
 // Next returns the next frame without its newline, in a slice the caller
@@ -137,14 +143,14 @@ func (r *Reader) large() ([]byte, error) {
 			}
 			return nil, r.err
 		}
-		if cap(frame)-len(frame) < minRead {
-			grown := make([]byte, len(frame), min(2*cap(frame), r.max+2*readSize))
+		if cap(frame)-len(frame) < min(minRead, len(r.buf)) {
+			grown := make([]byte, len(frame), min(2*cap(frame), r.max+2*len(r.buf)))
 			copy(grown, frame)
 			frame = grown
 		}
 		// Read no more than the buffer holds, so that what follows the
 		// newline fits back into it.
-		room := frame[len(frame):min(cap(frame), len(frame)+readSize)]
+		room := frame[len(frame):min(cap(frame), len(frame)+len(r.buf))]
 		n, err := r.rd.Read(room)
 		r.err = err
 		if i := bytes.IndexByte(room[:n], '\n'); i >= 0 {
