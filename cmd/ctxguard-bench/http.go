@@ -70,7 +70,7 @@ func httpBench(args []string) {
 	rounds := fs.Int("rounds", 3, "interleaved rounds")
 	modes := fs.String("modes", "sse,json", "how the upstream answers POSTs: sse (the Go SDK's default), json, stateless (2026-07-28, SSE)")
 	keepTmp := fs.Bool("keep", false, "keep the temporary directory")
-	cpuprofile := fs.Bool("cpuprofile", false, "write a CPU profile of the (relaxed) proxy to the temporary directory, and keep it")
+	cpuprofile := fs.Bool("cpuprofile", false, "write CPU and allocation profiles of the (relaxed) proxy to the temporary directory, and keep them")
 	fs.Parse(args)
 
 	tmp, err := os.MkdirTemp("", "ctxguard-bench-http-")
@@ -113,7 +113,8 @@ func httpBench(args []string) {
 				"--listen", "127.0.0.1:0", "--upstream", upURL, "--durability", d}
 			cmd := exec.Command(filepath.Join(bin, "ctxguard"), args...)
 			if *cpuprofile && d == "relaxed" {
-				cmd.Env = append(os.Environ(), "CTXGUARD_CPUPROFILE="+filepath.Join(tmp, "proxy-"+mode+".pprof"))
+				cmd.Env = append(os.Environ(), "CTXGUARD_CPUPROFILE="+filepath.Join(tmp, "proxy-"+mode+".pprof"),
+					"CTXGUARD_MEMPROFILE="+filepath.Join(tmp, "proxy-"+mode+".allocs"))
 			}
 			addr := startPrinting(cmd, regexp.MustCompile(`http://(\S+?)/mcp`))
 			targets = append(targets, &httpTarget{name: "proxy " + d, url: "http://" + addr + "/mcp", cmd: cmd, base: "http://" + addr})

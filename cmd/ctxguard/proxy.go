@@ -87,7 +87,7 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", promhttp.InstrumentHandlerCounter(requests, p))
 
-	// ctxguard-bench http profiles the proxy through this variable.
+	// ctxguard-bench http profiles the proxy through these variables.
 	if path := os.Getenv("CTXGUARD_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -98,6 +98,9 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 			return fmt.Errorf("proxy: CTXGUARD_CPUPROFILE: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if path := os.Getenv("CTXGUARD_MEMPROFILE"); path != "" {
+		defer writeAllocProfile(path, g.stderr)
 	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -273,7 +274,7 @@ func (p *Proxy) post(w http.ResponseWriter, r *http.Request, m *mount) {
 // The MCP headers of the Streamable HTTP transport are checked against
 // the body (streamable); the legacy SSE transport's posts have none.
 func (p *Proxy) postTo(w http.ResponseWriter, r *http.Request, m *mount, s *filter.Session, streamable bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.opts.MaxBody))
+	body, err := readUnsized(http.MaxBytesReader(w, r.Body, p.opts.MaxBody), p.opts.MaxBody+1)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("ctxguard: request body over %d bytes", p.opts.MaxBody), http.StatusRequestEntityTooLarge)
 		return
@@ -419,7 +420,7 @@ func (p *Proxy) json(w http.ResponseWriter, ctx context.Context, resp *http.Resp
 		return
 	}
 	out := p.frame(ctx, s, b)
-	w.Header().Set("Content-Length", fmt.Sprint(len(out)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(resp.StatusCode)
 	w.Write(out)
 }
@@ -434,11 +435,13 @@ const maxPrealloc = 1 << 20
 // over). When the upstream says its length (the HTTP client holds the body
 // to that length, and fails one that ends short), a body of up to
 // maxPrealloc is read in one allocation, and a longer one in a buffer that
-// grows, doubling, as its bytes arrive.
+// grows, doubling, as its bytes arrive. Without a length (a chunked
+// answer, as SDK servers send any JSON body larger than net/http's buffer)
+// it is read into pooled scratch and copied out once at its size.
 func readBody(resp *http.Response, max int64) ([]byte, error) {
 	n := resp.ContentLength
 	if n < 0 || n > max {
-		return io.ReadAll(io.LimitReader(resp.Body, max+1))
+		return readUnsized(resp.Body, max+1)
 	}
 	b := make([]byte, 0, min(n, maxPrealloc))
 	for int64(len(b)) < n {
@@ -455,6 +458,25 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// scratch holds the buffers readUnsized reads into; buffers that grew past
+// maxPrealloc are left to the collector, so the pool holds little.
+var scratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readUnsized reads r to its end, or to limit bytes, into a slice of just
+// its size: io.ReadAll's slice, grown a step at a time, costs about twice
+// the body in garbage, and these bodies are the proxy's hot path.
+func readUnsized(r io.Reader, limit int64) ([]byte, error) {
+	buf := scratch.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPrealloc {
+			buf.Reset()
+			scratch.Put(buf)
+		}
+	}()
+	_, err := buf.ReadFrom(io.LimitReader(r, limit))
+	return bytes.Clone(buf.Bytes()), err
 }
 
 // frame runs one frame from the server through the filter and returns what

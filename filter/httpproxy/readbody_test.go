@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"runtime"
 	"testing"
 	"testing/iotest"
 )
+
+// raceEnabled is set by race_test.go.
+var raceEnabled bool
 
 // widest records the largest buffer a reader is asked to fill.
 type widest struct {
@@ -41,5 +45,44 @@ func TestReadBodyPreallocation(t *testing.T) {
 				t.Fatalf("a body of %d bytes: %d bytes read, %v", n, len(b), err)
 			}
 		}
+	}
+}
+
+// A body without a length is read whole or cut at the limit, and costs
+// about its own size in garbage once the scratch buffer is warm, whatever
+// the chunks it arrives in.
+func TestReadBodyUnsized(t *testing.T) {
+	const limit = 1 << 20
+	for _, n := range []int{0, 1, 511, 512, 16 << 10, limit, limit + 1, limit + 5000} {
+		src := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		for _, r := range []io.Reader{bytes.NewReader(src), iotest.HalfReader(bytes.NewReader(src)), iotest.OneByteReader(bytes.NewReader(src))} {
+			b, err := readBody(&http.Response{ContentLength: -1, Body: io.NopCloser(r)}, limit)
+			want := src[:min(n, limit+1)] // one byte over tells the caller
+			if err != nil || !bytes.Equal(b, want) {
+				t.Fatalf("a body of %d bytes: %d bytes read, %v", n, len(b), err)
+			}
+		}
+	}
+	if raceEnabled {
+		return // see race_test.go
+	}
+	src := bytes.Repeat([]byte("x"), 16<<10)
+	read := func() {
+		if _, err := readBody(&http.Response{ContentLength: -1, Body: io.NopCloser(bytes.NewReader(src))}, limit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read()
+	var before, after runtime.MemStats
+	runtime.GC() // the pool survives one collection; the measurement is short
+	read()
+	runtime.ReadMemStats(&before)
+	const n = 100
+	for range n {
+		read()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > uint64(len(src))*5/4 {
+		t.Errorf("%d bytes allocated per %d-byte body, want at most %d", per, len(src), len(src)*5/4)
 	}
 }
