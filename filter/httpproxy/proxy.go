@@ -464,17 +464,21 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 // maxPrealloc are left to the collector, so the pool holds little.
 var scratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+func getScratch() *bytes.Buffer { return scratch.Get().(*bytes.Buffer) }
+
+func putScratch(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPrealloc {
+		buf.Reset()
+		scratch.Put(buf)
+	}
+}
+
 // readUnsized reads r to its end, or to limit bytes, into a slice of just
 // its size: io.ReadAll's slice, grown a step at a time, costs about twice
 // the body in garbage, and these bodies are the proxy's hot path.
 func readUnsized(r io.Reader, limit int64) ([]byte, error) {
-	buf := scratch.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPrealloc {
-			buf.Reset()
-			scratch.Put(buf)
-		}
-	}()
+	buf := getScratch()
+	defer putScratch(buf)
 	_, err := buf.ReadFrom(io.LimitReader(r, limit))
 	return bytes.Clone(buf.Bytes()), err
 }
@@ -500,13 +504,25 @@ func (p *Proxy) stream(w http.ResponseWriter, ctx context.Context, body io.Reade
 	fl, _ := w.(http.Flusher)
 	// A small read buffer: a stream may idle for hours, and events longer
 	// than it are read in several reads, not refused (next bounds them).
-	lr := &lineReader{rd: bufio.NewReaderSize(body, 8<<10), max: p.opts.MaxBody}
+	// The read buffer, the long-line scratch and the output buffer are
+	// the stream's alone and none of their bytes outlive it (frames are
+	// copied out of them), so they come from pools: every POST answered
+	// with a stream would otherwise make and drop all three.
+	rd := streamReaders.Get().(*bufio.Reader)
+	rd.Reset(body)
+	long, out := getScratch(), getScratch()
+	defer func() {
+		rd.Reset(nil)
+		streamReaders.Put(rd)
+		putScratch(long)
+		putScratch(out)
+	}()
+	lr := &lineReader{rd: rd, max: p.opts.MaxBody, long: long}
 	var (
 		lines   []string // the event's lines but its data lines
 		dataAt  = -1     // where in lines its data goes: at its first data line
 		data    []byte   // its data lines' values, joined by newlines
 		size    int64    // the event's lines so far, with one byte between each two
-		out     bytes.Buffer
 		hasData bool
 	)
 	flush := func() {
@@ -641,20 +657,28 @@ func isData[T string | []byte](line T) bool {
 // lineReader reads the lines of an event stream, each at most max bytes,
 // without their ends (LF, CR or CRLF, as SSE allows). A line that fits in
 // the read buffer is returned as a slice of it, valid only until the next
-// call; a longer one is put together in a slice of its own, which the
-// caller then owns.
+// call; a longer one is put together in scratch and returned in a slice of
+// its own size, which the caller then owns.
 type lineReader struct {
 	rd     *bufio.Reader
 	max    int64
-	long   []byte // a line longer than the buffer, as it is put together
-	skipLF bool   // the last line ended with CR: a LF right after it is part of its end
+	long   *bytes.Buffer // a line longer than the buffer, as it is put together
+	skipLF bool          // the last line ended with CR: a LF right after it is part of its end
 }
+
+// streamReaders holds the event streams' read buffers: small, because a
+// stream may idle for hours, and events longer than one are read in
+// several reads, not refused (lineReader.next bounds them).
+var streamReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
 
 // errLineTooLong is the line reader's error for a line over its limit.
 var errLineTooLong = errors.New("an event line too long")
 
 func (lr *lineReader) next() (line []byte, owned bool, err error) {
-	lr.long = nil
+	if lr.long == nil {
+		lr.long = new(bytes.Buffer)
+	}
+	lr.long.Reset()
 	for {
 		b, _ := lr.rd.Peek(lr.rd.Buffered())
 		if len(b) == 0 {
@@ -675,20 +699,17 @@ func (lr *lineReader) next() (line []byte, owned bool, err error) {
 		if i < 0 {
 			n = len(b)
 		}
-		if int64(len(lr.long)+n) > lr.max {
+		if int64(lr.long.Len()+n) > lr.max {
 			return nil, false, fmt.Errorf("%w: over %d bytes", errLineTooLong, lr.max)
 		}
 		if i < 0 {
-			if lr.long == nil {
-				lr.long = make([]byte, 0, 4*len(b))
-			}
-			lr.long = append(lr.long, b...)
+			lr.long.Write(b)
 			lr.rd.Discard(len(b))
 			continue
 		}
-		line, owned = b[:i], lr.long != nil
+		line, owned = b[:i], lr.long.Len() > 0
 		if owned {
-			line = append(lr.long, line...)
+			line = append(append(make([]byte, 0, lr.long.Len()+i), lr.long.Bytes()...), line...)
 		}
 		lr.skipLF = b[i] == '\r'
 		// Discarding buffered bytes does not read: line stays valid.
