@@ -41,18 +41,10 @@ func BenchmarkScan(b *testing.B) {
 		}
 	})
 	b.Run("1MB-prose", func(b *testing.B) {
-		var sb strings.Builder
-		for _, d := range docs {
-			if !d.Poisoned && (d.Category == "business" || d.Category == "runbooks" || d.Category == "finance") {
-				sb.Write(d.Text)
-				sb.WriteString("\n\n")
-			}
-		}
-		base := sb.String()
-		if base == "" {
+		doc := proseMB(docs)
+		if doc == nil {
 			b.Skip("no business documents in the corpus yet")
 		}
-		doc := []byte(strings.Repeat(base, 1<<20/len(base)+1)[:1<<20])
 		b.SetBytes(int64(len(doc)))
 		if _, err := e.Scan(doc, nil); err != nil {
 			b.Fatal(err)
@@ -86,4 +78,36 @@ func BenchmarkKeywords(b *testing.B) {
 	for b.Loop() {
 		e.WalkKeywords(norm)
 	}
+}
+
+// BenchmarkNormalize times normalisation alone on the 1 MB document of
+// BenchmarkScan.
+func BenchmarkNormalize(b *testing.B) {
+	docs, err := corpus.Load(os.DirFS("../corpus"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc := proseMB(docs)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		normalize.New(doc)
+	}
+}
+
+// proseMB is 1 MB of the corpus' clean business, runbook and finance
+// documents, repeated.
+func proseMB(docs []corpus.Doc) []byte {
+	var sb strings.Builder
+	for _, d := range docs {
+		if !d.Poisoned && (d.Category == "business" || d.Category == "runbooks" || d.Category == "finance") {
+			sb.Write(d.Text)
+			sb.WriteString("\n\n")
+		}
+	}
+	base := sb.String()
+	if base == "" {
+		return nil
+	}
+	return []byte(strings.Repeat(base, 1<<20/len(base)+1)[:1<<20])
 }

@@ -1,6 +1,8 @@
 package normalize
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -179,5 +181,73 @@ func FuzzNew(f *testing.F) {
 				t.Fatalf("link %+v outside src", l)
 			}
 		}
+	})
+}
+
+// asciiNorm is what New makes of ASCII text without markup: runs of
+// whitespace become one space (none at the start), letters lower case,
+// and each byte of the view maps back to the byte it came from.
+func asciiNorm(src []byte) (norm []byte, from []int) {
+	space := true
+	for i, c := range src {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			if !space {
+				norm, from = append(norm, ' '), append(from, i)
+			}
+			space = true
+		default:
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			norm, from = append(norm, c), append(from, i)
+			space = false
+		}
+	}
+	return norm, from
+}
+
+func checkASCII(t *testing.T, src []byte) {
+	t.Helper()
+	tx := New(src)
+	if tx.Stats.HTML {
+		return
+	}
+	norm, from := asciiNorm(src)
+	if !bytes.Equal(tx.Norm, norm) {
+		t.Fatalf("New(%q).Norm = %q, want %q", src, tx.Norm, norm)
+	}
+	for i := range norm {
+		if s, e := tx.SrcSpan(i, i+1); s != from[i] || e != from[i]+1 {
+			t.Fatalf("New(%q): SrcSpan(%d, %d) = [%d, %d), want [%d, %d)", src, i, i+1, s, e, from[i], from[i]+1)
+		}
+	}
+}
+
+// The eight-byte path of the ASCII copy (proseBlock) agrees with the
+// definition on prose with every kind of space, capitals and control
+// characters, at every alignment.
+func TestASCIIBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("abcXYZ AZaz@[`{ \t\n\r\f\v\x00\x1f\x7f.,;'-_")
+	for range 5000 {
+		src := make([]byte, r.IntN(40))
+		for i := range src {
+			src[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		checkASCII(t, src)
+	}
+	for _, s := range []string{"Hello World, this is Plain Prose.", "two  spaces  here and there", "        ", "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`@", " x       y"} {
+		checkASCII(t, []byte(s))
+	}
+}
+
+func FuzzASCII(f *testing.F) {
+	f.Add([]byte("Hello World, this is Plain Prose.\n\nSecond  paragraph\tTAB"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for i, c := range src {
+			src[i] = c & 0x7f // ASCII only: no folding to account for
+		}
+		checkASCII(t, src)
 	})
 }

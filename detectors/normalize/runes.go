@@ -45,10 +45,39 @@ func classify(r rune) int {
 	return classPlain
 }
 
-// mapped holds the folded form of each BMP rune, computed once: the same
-// few scripts recur in a document, and folding a rune costs a decomposition
-// and a confusables lookup.
-var mapped [0x10000]atomic.Pointer[string]
+// runeInfo is what the builder needs to know of a non-ASCII rune.
+type runeInfo struct {
+	class  int
+	fold   string // for classPlain
+	letter bool   // isLetter
+}
+
+// infos holds each BMP rune's runeInfo, computed on first sight: the same
+// few scripts recur in a document, and classifying and folding a rune
+// costs table searches, a decomposition and a confusables lookup.
+var infos [0x10000]atomic.Pointer[runeInfo]
+
+// info returns the runeInfo of a non-ASCII rune.
+func info(r rune) *runeInfo {
+	if r < 0x10000 {
+		if p := infos[r].Load(); p != nil {
+			return p
+		}
+		p := newInfo(r)
+		infos[r].Store(p)
+		return p
+	}
+	return newInfo(r)
+}
+
+func newInfo(r rune) *runeInfo {
+	ri := &runeInfo{class: classify(r)}
+	if ri.class == classPlain {
+		ri.fold = foldSlow(r)
+		ri.letter = isLetter(r)
+	}
+	return ri
+}
 
 // fold returns the normalised form of a plain (non-space, non-format) rune:
 // compatibility-decomposed, combining marks dropped, lower-cased, and mapped
@@ -60,15 +89,7 @@ func fold(r rune) string {
 		}
 		return string(r)
 	}
-	if r < 0x10000 {
-		if p := mapped[r].Load(); p != nil {
-			return *p
-		}
-		s := foldSlow(r)
-		mapped[r].Store(&s)
-		return s
-	}
-	return foldSlow(r)
+	return info(r).fold
 }
 
 func foldSlow(r rune) string {

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"encoding/binary"
 	"sort"
 	"unicode/utf8"
 )
@@ -217,7 +218,8 @@ func (b *builder) runes(s []byte, base, ms, me int) {
 			p, q = ms, me
 		}
 		i += size
-		switch classify(r) {
+		ri := info(r)
+		switch ri.class {
 		case classSpace:
 			b.space(p, q)
 			b.prevLetter = false
@@ -254,11 +256,11 @@ func (b *builder) runes(s []byte, base, ms, me int) {
 			}
 		default:
 			b.endTags()
-			f := fold(r)
+			f := ri.fold
 			if f == "" {
 				continue
 			}
-			b.letter(isLetter(r))
+			b.letter(ri.letter)
 			if f == " " {
 				b.space(p, q)
 				continue
@@ -290,6 +292,20 @@ func (b *builder) asciiRun(s []byte, base, i int) int {
 	lastSpace := b.lastSpace
 	start := i
 	for i < len(s) {
+		// Eight bytes of plain prose at a time, while they are.
+		if i+8 <= len(s) {
+			if v := binary.LittleEndian.Uint64(s[i:]); proseBlock(v, lastSpace) {
+				if p := base + i; !cont || p-len(norm) != delta {
+					t.Norm = norm
+					t.anchors = append(t.anchors, anchor{out: len(norm), src: p, exact: true})
+					cont, delta = true, p-len(norm)
+				}
+				norm = binary.LittleEndian.AppendUint64(norm, lowerBlock(v))
+				lastSpace = v>>56 == ' '
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c >= 0x80 {
 			break
@@ -317,13 +333,12 @@ func (b *builder) asciiRun(s []byte, base, i int) int {
 			cont, delta = true, p-len(norm)
 		}
 		lastSpace = false
-		for ; i < len(s); i++ {
-			c := s[i]
-			if c >= 0x80 || asciiSpace[c] {
-				break
-			}
-			norm = append(norm, asciiLower[c])
+		w := i + 1
+		for w < len(s) && asciiWord[s[w]] {
+			w++
 		}
+		norm = appendLower(norm, s[i:w])
+		i = w
 	}
 	t.Norm = norm
 	b.lastSpace = lastSpace
@@ -336,6 +351,65 @@ func (b *builder) asciiRun(s []byte, base, i int) int {
 }
 
 var asciiSpace = [128]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': true, '\v': true}
+
+// Eight bytes at a time (SWAR): ones is 0x01 in every byte, highs 0x80.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// proseBlock reports whether the eight bytes of v (in memory order) are
+// copied as they are, lower-cased, by asciiRun: ASCII from ' ' on, with
+// no two spaces in a row (nor a space first after the space the view
+// ends in, when lastSpace): every byte maps to its own, no space run
+// collapses, no anchor is needed inside.
+func proseBlock(v uint64, lastSpace bool) bool {
+	// A byte below ' ' (a tab, a line break) or from 0x80 on: the
+	// subtraction borrows into the high bit only below ' ' for bytes
+	// under 0x80, and v's own high bit marks the others.
+	if ((v-ones*' ')&^v|v)&highs != 0 {
+		return false
+	}
+	// The high bit of each byte that is a space, exactly: t's bytes are
+	// below 0x80, so (b&0x7f)+0x7f carries into the high bit for every
+	// byte but zero, and never into the next byte.
+	const low7 = ones * 0x7f
+	t := v ^ (ones * ' ')
+	sp := ^((t&low7 + low7) | t) & highs
+	if sp&(sp>>8) != 0 {
+		return false
+	}
+	return !lastSpace || sp&0x80 == 0
+}
+
+// lowerBlock lower-cases the ASCII letters of eight bytes from ' ' to
+// 0x7f: a byte from 'A' to 'Z' gains 0x20. No sum carries into the next
+// byte, every byte being below 0x80.
+func lowerBlock(v uint64) uint64 {
+	geA := v + ones*(0x80-'A')
+	gtZ := v + ones*(0x80-'Z'-1)
+	return v | (geA&^gtZ&highs)>>2
+}
+
+// asciiWord marks the bytes of a word for asciiRun: ASCII, not a space.
+var asciiWord = func() (w [256]bool) {
+	for c := range 0x80 {
+		w[c] = !asciiSpace[c]
+	}
+	return
+}()
+
+// appendLower appends the ASCII bytes of w to dst lower-cased: copied
+// whole, then the capitals changed in place, which costs less than
+// appending byte by byte.
+func appendLower(dst, w []byte) []byte {
+	n := len(dst)
+	dst = append(dst, w...)
+	for k, c := range dst[n:] {
+		dst[n+k] = asciiLower[c&0x7f]
+	}
+	return dst
+}
 
 var asciiLower = func() (l [128]byte) {
 	for i := range l {
