@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/config"
 	"github.com/ctxguard/ctxguard/filter/httpproxy"
+	"github.com/ctxguard/ctxguard/internal/gctune"
 )
 
 type proxyCmd struct {
@@ -57,7 +58,7 @@ func (c *proxyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	tuneGC(proxyMemoryLimit)
+	defer gctune.Tune(proxyMemoryLimit, proxyHeadroom)()
 	db, err := openFilterStore(g, dir, c.Durability)
 	if err != nil {
 		return err

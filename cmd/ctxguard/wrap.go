@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/filter"
 	"github.com/ctxguard/ctxguard/filter/stdio"
+	"github.com/ctxguard/ctxguard/internal/gctune"
 )
 
 type wrapCmd struct {
@@ -42,7 +42,7 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	tuneGC(wrapMemoryLimit)
+	defer gctune.Tune(wrapMemoryLimit, wrapHeadroom)()
 	if c.CPUProfile != "" {
 		stop, err := startCPUProfile(c.CPUProfile)
 		if err != nil {
@@ -170,25 +170,13 @@ func writeAllocProfile(path string, stderr io.Writer) {
 	}
 }
 
-// tuneGC trades memory the filter has to spare for fewer collections. Every
-// message the filter reads is garbage once forwarded, and the live heap is
-// small and bounded by the relay's window, so the default GOGC=100 collects
-// far more often than needed; a soft memory limit keeps the larger target
-// from growing the process past limit. The operator's own GOGC or
-// GOMEMLIMIT wins, and neither is changed for the wrapped server.
-func tuneGC(limit int64) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(limit)
-	}
-}
-
-// Memory limits for tuneGC: wrap runs beside every stdio server a client
-// starts, so it stays small; proxy serves many callers at once and gets
-// room for their requests in flight.
+// Limits for gctune.Tune: wrap runs beside every stdio server a client
+// starts, so it stays small (a peak RSS under 100 MB with 1 MB documents);
+// proxy serves many callers at once and gets room for their requests in
+// flight.
 const (
 	wrapMemoryLimit  = 64 << 20
+	wrapHeadroom     = 32 << 20
 	proxyMemoryLimit = 256 << 20
+	proxyHeadroom    = 64 << 20
 )
