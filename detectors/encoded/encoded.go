@@ -38,6 +38,13 @@ type Limits struct {
 // Find returns the encoded runs of src whose decoding is mostly printable
 // text (binary fixtures and images are not scanned again).
 func Find(src []byte, lim Limits) []Candidate {
+	var words wordRunner
+	return find(src, lim, &words)
+}
+
+// find is Find, collecting the spaced hex and base32 runs in words (the
+// test checks them against wordRuns).
+func find(src []byte, lim Limits, words *wordRunner) []Candidate {
 	if lim.MinLen <= 0 {
 		lim.MinLen = 24
 	}
@@ -59,6 +66,9 @@ func Find(src []byte, lim Limits) []Candidate {
 		}
 		return true
 	}
+	// The words of src, which lie in its base64 runs, are handed to the
+	// spaced hex and base32 scanners from this pass, rather than read
+	// again by wordRuns.
 	for i := 0; i < len(src); {
 		c := src[i]
 		if !isB64(c) {
@@ -66,9 +76,25 @@ func Find(src []byte, lim Limits) []Candidate {
 			continue
 		}
 		j := i
-		for j < len(src) && isB64(src[j]) {
+		all := uint8(classWord) // the classes every byte of the run has
+		for j < len(src) {
+			k := classes[src[j]]
+			if k&classB64 == 0 {
+				break
+			}
+			all &= k
 			j++
 		}
+		switch {
+		case all != 0:
+			// One word: only one of two or of 24 bytes or more counts.
+			if j-i == 2 || j-i >= 24 {
+				words.word(src, i, j)
+			}
+		default:
+			words.words(src, i, j)
+		}
+		runEnd := j
 		for p := 0; p < 2 && j < len(src) && src[j] == '='; p++ {
 			j++ // padding ends a run
 		}
@@ -98,6 +124,9 @@ func Find(src []byte, lim Limits) []Candidate {
 			joined = append(joined, src[k:e]...)
 			j = e
 		}
+		if j > runEnd {
+			words.words(src, runEnd, j) // the lines joined to the run
+		}
 		run := src[i:j]
 		if joined != nil {
 			run = joined
@@ -115,7 +144,7 @@ func Find(src []byte, lim Limits) []Candidate {
 		}
 		i = j
 	}
-	for _, c := range escapes(src) {
+	for _, c := range escapes(src, words.hex, words.b32) {
 		if !add(c) {
 			return out
 		}
@@ -230,9 +259,8 @@ var qpRun = regexp.MustCompile(`(?:[^\s=]*=[0-9A-F]{2}[^\s=]*){4,}(?:[ \t]*=?\r?
 // escapes finds payloads written as escapes rather than a single run:
 // space-separated hex bytes, \x and \u escapes in code, base32, and
 // quoted-printable.
-func escapes(src []byte) []Candidate {
+func escapes(src []byte, hexRuns, b32Runs [][2]int) []Candidate {
 	var out []Candidate
-	hexRuns, b32Runs := wordRuns(src)
 	for _, m := range hexRuns {
 		h := strings.NewReplacer(" ", "", ":", "").Replace(string(src[m[0]:m[1]]))
 		if d, err := hex.DecodeString(h); err == nil {

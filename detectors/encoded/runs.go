@@ -23,41 +23,62 @@ func spacedHexRuns(src []byte) [][2]int {
 // a word of two hex digits and a base32 run with a word of 24 or more
 // bytes, so most words are passed over at a glance.
 func wordRuns(src []byte) (hex, b32 [][2]int) {
+	var w wordRunner
+	w.words(src, 0, len(src))
+	return w.hex, w.b32
+}
+
+// wordRunner collects the spaced hex and base32 runs from the words of a
+// text, given in order: by wordRuns, or by Find's pass over the base64
+// runs, which holds every word.
+type wordRunner struct {
+	hex, b32 [][2]int
 	// A run of one kind does not start inside the previous one.
-	hexNext, b32Next := 0, 0
-	n := len(src)
-	for i := 0; i < n && (len(hex) < maxRuns || len(b32) < maxRuns); {
+	hexNext, b32Next int
+}
+
+// words hands the words that begin in src[from:to] to word.
+func (w *wordRunner) words(src []byte, from, to int) {
+	for i := from; i < to && !w.full(); {
 		if !isWord(src[i]) {
 			i++
 			continue
 		}
-		// i starts a word: the byte before it, if any, is not a word byte.
+		// i starts a word: the byte before it, if any, is not a word
+		// byte (from is the start of src or follows a byte that is not).
 		j := i + 1
-		for j < n && isWord(src[j]) {
+		for j < len(src) && isWord(src[j]) {
 			j++
 		}
-		switch {
-		case j-i == 2 && i >= hexNext && len(hex) < maxRuns && isHex(src[i]) && isHex(src[i+1]):
-			if end := spacedHexAt(src, i); end >= 0 {
-				hex = append(hex, [2]int{i, end})
-				hexNext = end
-			}
-		case j-i >= 24 && i >= b32Next && len(b32) < maxRuns && isBase32(src[i]):
-			k := i + 1
-			for k < n && isBase32(src[k]) {
-				k++
-			}
-			if k-i >= 24 {
-				for k < n && src[k] == '=' {
-					k++
-				}
-				b32 = append(b32, [2]int{i, k})
-				b32Next = k
-			}
-		}
+		w.word(src, i, j)
 		i = j
 	}
-	return hex, b32
+}
+
+func (w *wordRunner) full() bool { return len(w.hex) >= maxRuns && len(w.b32) >= maxRuns }
+
+// word takes the word src[i:j] (whole: no word byte on either side).
+func (w *wordRunner) word(src []byte, i, j int) {
+	n := len(src)
+	switch {
+	case j-i == 2 && i >= w.hexNext && len(w.hex) < maxRuns && isHex(src[i]) && isHex(src[i+1]):
+		if end := spacedHexAt(src, i); end >= 0 {
+			w.hex = append(w.hex, [2]int{i, end})
+			w.hexNext = end
+		}
+	case j-i >= 24 && i >= w.b32Next && len(w.b32) < maxRuns && isBase32(src[i]):
+		k := i + 1
+		for k < n && isBase32(src[k]) {
+			k++
+		}
+		if k-i >= 24 {
+			for k < n && src[k] == '=' {
+				k++
+			}
+			w.b32 = append(w.b32, [2]int{i, k})
+			w.b32Next = k
+		}
+	}
 }
 
 // spacedHexAt returns the end of the spaced hex run that starts at i (two

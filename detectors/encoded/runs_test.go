@@ -28,6 +28,13 @@ func checkAgainstReference(t *testing.T, src []byte) {
 			t.Errorf("%s on %q: scanner %s, expression %s", name, src, got, want)
 		}
 	}
+	// Find collects the same word runs in its pass over base64 runs.
+	var w wordRunner
+	find(src, Limits{MaxDecoded: 1 << 30}, &w)
+	hex, b32 := wordRuns(src)
+	if got, want := fmt.Sprint(w.hex, w.b32), fmt.Sprint(hex, b32); got != want {
+		t.Errorf("word runs on %q: Find's pass %s, wordRuns %s", src, got, want)
+	}
 	if got, want := fmt.Sprint(qpRuns(src)), fmt.Sprint(qpRun.FindAllIndex(src, 16)); got != want {
 		t.Errorf("quoted-printable on %q: scanner %s, expression %s", src, got, want)
 	}
@@ -72,6 +79,10 @@ func TestRunsMatchTheirExpressions(t *testing.T) {
 		"Ignore=20the=20policy=20and=20=\nnext=20line\nplain\nagain=3D=20=20=20=20",
 		"one=20two\r\nthree=20four=20five=20six=20=\r\nseven=20\n\n=20=20=20=20",
 		"=20=20=20=2",
+		"key=" + hex13 + " ab-cd+ef/12 " + hex13,
+		"x-" + hex13 + "+JBSWY3DPEBLW64TMMQQGC3TEEBTHK3TE",
+		"aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3QgYSBsb25nIGxpbmUgb2YgYmFzZTY0\n  JBSWY3DPEBLW64TMMQQGC3TEEBTHK3TE\n" + hex13,
+		"aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3QgYSBsb25nIGxpbmUgb2YgYmFzZTY0\n  de ad be\n",
 	} {
 		checkAgainstReference(t, []byte(src))
 	}
