@@ -23,6 +23,10 @@ import (
 // than the headroom, the next collection comes when it has tripled.
 const Percent = 200
 
+// minHeap bounds the live heap headroomPercent divides by, as the runtime's
+// own minimum heap does.
+const minHeap = 4 << 20
+
 // Tune sets the process's soft memory limit to limit and keeps headroom
 // bytes between the live heap and the next collection. The operator's own
 // GOGC or GOMEMLIMIT wins over either. stop puts back the settings found
@@ -49,7 +53,10 @@ func Tune(limit, headroom int64) (stop func()) {
 			}
 		}, struct{}{})
 	}
-	oldPercent := debug.SetGCPercent(headroomPercent(sample, headroom))
+	// Until the first collection has measured the live heap, the usual
+	// percentage: a headroom computed from the runtime's 4 MB minimum heap
+	// would put the first collection at the memory limit.
+	oldPercent := debug.SetGCPercent(Percent)
 	arm()
 	return func() {
 		stopped.Store(true)
@@ -66,6 +73,6 @@ func headroomPercent(sample []metrics.Sample, headroom int64) int {
 	if sample[0].Value.Kind() == metrics.KindUint64 {
 		live = int64(sample[0].Value.Uint64())
 	}
-	live = max(live, 1<<20) // before the first collection it reads 0
+	live = max(live, minHeap)
 	return max(Percent, int(headroom*100/live))
 }

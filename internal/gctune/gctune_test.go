@@ -51,13 +51,16 @@ func TestTune(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != 1<<30 {
 		t.Errorf("memory limit %d, want %d", got, 1<<30)
 	}
-	small := waitForPercent(t, func(l int64) int { return int(headroom * 100 / max(l, 1<<20)) })
+	if got := gcPercentNow(); got != Percent {
+		t.Errorf("GC percent %d before the first collection, want %d (the live heap is not known yet)", got, Percent)
+	}
+	small := waitForPercent(t, func(l int64) int { return max(Percent, int(headroom*100/max(l, minHeap))) })
 
 	ballast := make([]*[1 << 20]byte, 64) // 64 MB more live heap
 	for i := range ballast {
 		ballast[i] = new([1 << 20]byte)
 	}
-	large := waitForPercent(t, func(l int64) int { return int(headroom * 100 / l) })
+	large := waitForPercent(t, func(l int64) int { return max(Percent, int(headroom*100/l)) })
 	if large >= small {
 		t.Errorf("GC percent %d with 64 MB more live heap, %d before: want it smaller", large, small)
 	}
