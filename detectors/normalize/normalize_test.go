@@ -251,3 +251,17 @@ func FuzzASCII(f *testing.F) {
 		checkASCII(t, src)
 	})
 }
+
+func TestMultiByteRunes(t *testing.T) {
+	for _, s := range []string{"", "abc", "é", "aéb€c🙂d", "日本語のテキストです", "\xc0\xff\x80\xbf abcdefgh ÿ", strings.Repeat("Ω", 17)} {
+		want := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0xC0 {
+				want++
+			}
+		}
+		if got := multiByteRunes([]byte(s)); got != want {
+			t.Errorf("multiByteRunes(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

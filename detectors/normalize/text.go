@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sort"
 	"unicode/utf8"
 )
@@ -123,11 +124,28 @@ type builder struct {
 }
 
 func newBuilder(src []byte) *builder {
-	// An anchor follows every collapsed run of spaces and every folded
-	// character: room for a few per line saves growing the slice a
-	// dozen times over a large document.
-	anchors := make([]anchor, 0, len(src)/64+4)
+	// An anchor follows every collapsed run of spaces, and a non-ASCII
+	// character takes one and often another for the text after it: room
+	// for a few per line and two per such character saves growing the
+	// slice a dozen times over a large document (and the garbage of it).
+	anchors := make([]anchor, 0, len(src)/64+2*multiByteRunes(src)+4)
 	return &builder{t: &Text{Src: src, Norm: make([]byte, 0, len(src)), anchors: anchors}, lastSpace: true, tagStart: -1}
+}
+
+// multiByteRunes counts the bytes of src that begin a multi-byte UTF-8
+// sequence (0xC0 and up), eight at a time.
+func multiByteRunes(src []byte) int {
+	n, i := 0, 0
+	for ; i+8 <= len(src); i += 8 {
+		v := binary.LittleEndian.Uint64(src[i:])
+		n += bits.OnesCount64(v & (v << 1) & highs)
+	}
+	for ; i < len(src); i++ {
+		if src[i] >= 0xC0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (b *builder) emitExact(c byte, p int) {
