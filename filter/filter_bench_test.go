@@ -26,29 +26,43 @@ func BenchmarkProcess(b *testing.B) {
 	}
 }
 
-// benchmarkRead runs one resources/read response of text through a filter
-// with the given inspectors.
-func benchmarkRead(b *testing.B, text string, inspectors ...filter.Stage) {
+// readBench is a filter on a relaxed store, a session, and one
+// resources/read exchange of a text document.
+type readBench struct {
+	f         *filter.Filter
+	s         *filter.Session
+	req, resp []byte
+}
+
+func newReadBench(b *testing.B, text string, inspectors ...filter.Stage) readBench {
 	db, err := bolt.Open(b.TempDir(), bolt.Options{Durability: store.Relaxed})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	f, err := filter.New(filter.Options{Records: db, Inspectors: inspectors})
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := filter.NewSession("bench", "stdio", "s")
-	resp := []byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///kb/doc.md","mimeType":"text/markdown","text":%q}]}}`, text))
-	req := []byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///kb/doc.md"}}`)
+	return readBench{
+		f:    f,
+		s:    filter.NewSession("bench", "stdio", "s"),
+		req:  []byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///kb/doc.md"}}`),
+		resp: []byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///kb/doc.md","mimeType":"text/markdown","text":%q}]}}`, text)),
+	}
+}
+
+// benchmarkRead runs one resources/read response of text through a filter
+// with the given inspectors.
+func benchmarkRead(b *testing.B, text string, inspectors ...filter.Stage) {
+	rb := newReadBench(b, text, inspectors...)
 	ctx := context.Background()
-	b.SetBytes(int64(len(resp)))
+	b.SetBytes(int64(len(rb.resp)))
 	b.ReportAllocs()
 	for b.Loop() {
-		s.FromClient(req)
-		ex := f.Correlate(s, resp)
-		out, _ := f.Process(ctx, ex)
-		if len(out) != len(resp) {
+		rb.s.FromClient(rb.req)
+		out, _ := rb.f.Process(ctx, rb.f.Correlate(rb.s, rb.resp))
+		if len(out) != len(rb.resp) {
 			b.Fatal("response changed")
 		}
 	}
@@ -76,29 +90,17 @@ func BenchmarkProcessLatency(b *testing.B) {
 }
 
 func benchmarkLatency(b *testing.B, size int) {
-	text := strings.Repeat("Invoices are paid on net-30 terms — Übersicht \"quoted\".\n", size/40+1)[:size]
-	db, err := bolt.Open(b.TempDir(), bolt.Options{Durability: store.Relaxed})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	f, err := filter.New(filter.Options{Records: db})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := filter.NewSession("bench", "stdio", "s")
-	resp := []byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///kb/doc.md","mimeType":"text/markdown","text":%q}]}}`, text))
-	req := []byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///kb/doc.md"}}`)
+	rb := newReadBench(b, strings.Repeat("Invoices are paid on net-30 terms — Übersicht \"quoted\".\n", size/40+1)[:size])
 	ctx := context.Background()
 	var took []time.Duration
 	for b.Loop() {
-		s.FromClient(req)
+		rb.s.FromClient(rb.req)
 		// The relay reads each response into a slice of its own.
-		frame := append([]byte(nil), resp...)
+		frame := append([]byte(nil), rb.resp...)
 		start := time.Now()
-		out, _ := f.Process(ctx, f.Correlate(s, frame))
+		out, _ := rb.f.Process(ctx, rb.f.Correlate(rb.s, frame))
 		took = append(took, time.Since(start))
-		if len(out) != len(resp) {
+		if len(out) != len(rb.resp) {
 			b.Fatal("response changed")
 		}
 	}
