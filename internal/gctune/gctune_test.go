@@ -70,11 +70,17 @@ func TestTune(t *testing.T) {
 	runtime.GC()
 	time.Sleep(10 * time.Millisecond)
 	runtime.GC()
-	if got := gcPercentNow(); got != before {
-		t.Errorf("GC percent %d after stop, want %d as before", got, before)
+	checkUnchanged(t, "after stop", before, beforeLimit)
+}
+
+// checkUnchanged asserts the GC percentage and memory limit are as found.
+func checkUnchanged(t *testing.T, when string, percent int, limit int64) {
+	t.Helper()
+	if got := gcPercentNow(); got != percent {
+		t.Errorf("GC percent %d %s, want %d as before", got, when, percent)
 	}
-	if got := debug.SetMemoryLimit(-1); got != beforeLimit {
-		t.Errorf("memory limit %d after stop, want %d as before", got, beforeLimit)
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("memory limit %d %s, want %d as before", got, when, limit)
 	}
 }
 
@@ -86,12 +92,7 @@ func TestTuneLeavesOperatorSettings(t *testing.T) {
 	stop := Tune(1<<20, 1<<30)
 	defer stop()
 	runtime.GC()
-	if got := gcPercentNow(); got != before {
-		t.Errorf("GC percent %d with GOGC set, want %d unchanged", got, before)
-	}
-	if got := debug.SetMemoryLimit(-1); got != beforeLimit {
-		t.Errorf("memory limit %d with GOMEMLIMIT set, want %d unchanged", got, beforeLimit)
-	}
+	checkUnchanged(t, "with GOGC and GOMEMLIMIT set", before, beforeLimit)
 }
 
 // A live heap larger than the headroom gets Percent, not less.
