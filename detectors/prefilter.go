@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // prefilter is a cheap necessary condition for a regular expression to
@@ -131,11 +132,13 @@ func classSize(r []rune) int {
 }
 
 // match reports whether text may match: every part's literals occur.
-func (pf prefilter) match(text []byte) bool {
+// pairs, when not nil, holds the byte pairs of text: a literal with a
+// pair not in it is not looked for.
+func (pf prefilter) match(text []byte, pairs *bytePairs) bool {
 	for _, lits := range pf {
 		found := false
 		for _, l := range lits {
-			if bytes.Contains(text, l) {
+			if (pairs == nil || pairs.mayHold(l)) && bytes.Contains(text, l) {
 				found = true
 				break
 			}
@@ -145,6 +148,64 @@ func (pf prefilter) match(text []byte) bool {
 		}
 	}
 	return true
+}
+
+// bytePairs is the set of the pairs of adjacent bytes of a text, hashed
+// into 1024 bits. A clause is asked about a few literals by every rule
+// with a hit in it, and most are absent: a literal of which one of three
+// pairs (first, middle, last) is not in the set is absent, from three bit
+// tests, where a search costs a pass over the clause.
+type bytePairs [16]uint64
+
+func pairBit(a, b byte) uint32 {
+	return (uint32(a)<<8 | uint32(b)) * 0x9E3779B1 >> 22
+}
+
+func (s *bytePairs) set(text []byte) {
+	*s = bytePairs{}
+	for i := 0; i+1 < len(text); i++ {
+		h := pairBit(text[i], text[i+1])
+		s[h/64] |= 1 << (h % 64)
+	}
+}
+
+func (s *bytePairs) has(a, b byte) bool {
+	h := pairBit(a, b)
+	return s[h/64]&(1<<(h%64)) != 0
+}
+
+// mayHold reports whether text may contain l (two bytes or more).
+func (s *bytePairs) mayHold(l []byte) bool {
+	n, m := len(l), len(l)/2
+	return s.has(l[0], l[1]) && s.has(l[m-1], l[m]) && s.has(l[n-2], l[n-1])
+}
+
+// pairCache keeps the byte pairs of the clauses a detector has looked at
+// in one document, in a small table indexed by a hash of the clause
+// (a clause that collides is computed again).
+type pairCache struct {
+	keys [64][2]int
+	sets [64]bytePairs
+}
+
+var pairCaches = sync.Pool{New: func() any { return new(pairCache) }}
+
+func getPairCache() *pairCache {
+	c := pairCaches.Get().(*pairCache)
+	for i := range c.keys {
+		c.keys[i] = [2]int{-1, -1}
+	}
+	return c
+}
+
+// of returns the byte pairs of norm[lo:hi].
+func (c *pairCache) of(norm []byte, lo, hi int) *bytePairs {
+	i := uint(lo*31+hi) % uint(len(c.keys))
+	if c.keys[i] != [2]int{lo, hi} {
+		c.keys[i] = [2]int{lo, hi}
+		c.sets[i].set(norm[lo:hi])
+	}
+	return &c.sets[i]
 }
 
 // String shows a prefilter, for tests.

@@ -1,6 +1,9 @@
 package detectors
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPrefilter(t *testing.T) {
 	tests := []struct {
@@ -18,7 +21,22 @@ func TestPrefilter(t *testing.T) {
 		}
 	}
 	pf := newPrefilter(`(?:ask|request)\s+(?:the\s+)?(?:user|customer)\s+for`)
-	if !pf.match([]byte("please ask the user for the code")) || pf.match([]byte("ask the team about it")) {
-		t.Error("prefilter matches wrongly")
+	for _, text := range []string{"please ask the user for the code", "ask the team about it", "for customer, request", "", "fo"} {
+		var pairs bytePairs
+		pairs.set([]byte(text))
+		want := true
+		for _, part := range pf {
+			found := false
+			for _, l := range part {
+				found = found || strings.Contains(text, string(l))
+			}
+			want = want && found
+		}
+		if got := pf.match([]byte(text), nil); got != want {
+			t.Errorf("prefilter on %q = %v, want %v", text, got, want)
+		}
+		if got := pf.match([]byte(text), &pairs); got != want {
+			t.Errorf("prefilter with byte pairs on %q = %v, want %v", text, got, want)
+		}
 	}
 }

@@ -279,6 +279,9 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 		ok     bool
 	}
 	passed := make([]verdict, 0, 16)
+	// pairs holds the byte pairs of the clauses, for the prefilters: every
+	// rule with a hit in a clause asks about its literals.
+	var pairs *pairCache
 	for _, ri := range order {
 		r := d.rules[ri]
 		misses = append(misses[:0], make([]span, len(r.confirm))...)
@@ -295,7 +298,10 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 					continue
 				}
 				if v := &passed[ci]; v.lo != lo || v.hi != hi {
-					*v = verdict{lo, hi, r.prefilters[ci].match(text)}
+					if pairs == nil {
+						pairs = getPairCache()
+					}
+					*v = verdict{lo, hi, r.prefilters[ci].match(text, pairs.of(doc.Norm, lo, hi))}
 				}
 				if !passed[ci].ok {
 					continue
@@ -331,6 +337,9 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 				}
 			}
 		}
+	}
+	if pairs != nil {
+		pairCaches.Put(pairs)
 	}
 	return out, nil
 }
