@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -185,13 +186,19 @@ func compileGate(pattern string, anchored, relaxed bool) *gate {
 		if in.Op != syntax.InstRune && in.Op != syntax.InstRune1 {
 			continue
 		}
-		if syntax.Flags(in.Arg)&syntax.FoldCase != 0 {
-			// Case folding reaches beyond the listed runes (k and the
-			// Kelvin sign): leave such patterns to the regexp package.
-			return nil
-		}
 		if len(in.Rune) == 1 {
-			bound(in.Rune[0], in.Rune[0])
+			// A single rune under case folding ([Bb] compiles to "B"
+			// folded) matches every rune of its fold orbit, which may
+			// reach beyond ASCII (k and the Kelvin sign): each is a class
+			// of its own. (The flag means nothing for longer lists: the
+			// parser has folded a class into its ranges.)
+			r := in.Rune[0]
+			bound(r, r)
+			if syntax.Flags(in.Arg)&syntax.FoldCase != 0 {
+				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+					bound(f, f)
+				}
+			}
 			continue
 		}
 		for i := 0; i+1 < len(in.Rune); i += 2 {

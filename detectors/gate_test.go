@@ -23,6 +23,7 @@ var gatePatterns = []string{
 	`(?:secretly|quietly)\s+(?:\S+\s+){0,3}?(?:send|forward)`,
 	`a\Bb|\bx\b`,
 	`(?s)begin.*end`,
+	`%7[Bb]x|(?i:ks)\b|[Kk]elvin`, // case folding: the Kelvin sign and the long s fold to k and s
 }
 
 var gateTexts = []string{
@@ -42,6 +43,7 @@ var gateTexts = []string{
 	"begin\nmiddle\nend",
 	"",
 	"nothing to see here",
+	"%7Bx %7bx", "\u212As", "k\u017f.", "KS!", "ks", "\u212Aelvin", "kelvin", "%7ax",
 }
 
 // The gate may let through what the pattern does not match (it widens
