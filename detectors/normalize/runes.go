@@ -57,21 +57,22 @@ type runeInfo struct {
 // costs table searches, a decomposition and a confusables lookup.
 var infos [0x10000]atomic.Pointer[runeInfo]
 
-// info returns the runeInfo of a non-ASCII rune.
-func info(r rune) *runeInfo {
+// info returns the runeInfo of a non-ASCII rune: kept for the BMP, made
+// again (on the stack) for the rare runes beyond it.
+func info(r rune) runeInfo {
 	if r < 0x10000 {
 		if p := infos[r].Load(); p != nil {
-			return p
+			return *p
 		}
-		p := newInfo(r)
-		infos[r].Store(p)
-		return p
+		ri := newInfo(r)
+		infos[r].Store(&ri)
+		return ri
 	}
 	return newInfo(r)
 }
 
-func newInfo(r rune) *runeInfo {
-	ri := &runeInfo{class: classify(r)}
+func newInfo(r rune) runeInfo {
+	ri := runeInfo{class: classify(r)}
 	if ri.class == classPlain {
 		ri.fold = foldSlow(r)
 		ri.letter = isLetter(r)
