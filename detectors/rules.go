@@ -245,23 +245,8 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 	// clause inside the last one found without a match (per pattern) is
 	// not searched again.
 	type span struct{ lo, hi int }
-	var misses []span
-	var order []int
-	var byRule [][]Hit
-	for _, h := range hits {
-		ri := d.kwRule[h.Keyword]
-		if len(d.rules[ri].confirm) == 0 {
-			add(ri, h.Start, h.End)
-			continue
-		}
-		if byRule == nil {
-			byRule = make([][]Hit, len(d.rules))
-		}
-		if byRule[ri] == nil {
-			order = append(order, ri)
-		}
-		byRule[ri] = append(byRule[ri], h)
-	}
+	misses := make([]span, 0, 16)
+	order, grouped, ends := d.group(hits, add)
 	// tried remembers, per pattern, the word starts already tried in a
 	// clause: every start in [lo, from) has no anchored match there that
 	// reaches end. A later hit of the rule in the same clause that ends
@@ -282,15 +267,19 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 	// pairs holds the byte pairs of the clauses, for the prefilters: every
 	// rule with a hit in a clause asks about its literals.
 	var pairs *pairCache
-	for _, ri := range order {
+	for k, ri := range order {
 		r := d.rules[ri]
+		ruleHits := grouped[:ends[k]]
+		if k > 0 {
+			ruleHits = grouped[ends[k-1]:ends[k]]
+		}
 		misses = append(misses[:0], make([]span, len(r.confirm))...)
 		tried = append(tried[:0], make([]resume, len(r.confirm))...)
 		passed = append(passed[:0], make([]verdict, len(r.confirm))...)
 		for ci := range passed {
 			passed[ci].lo = -1
 		}
-		for _, h := range byRule[ri] {
+		for _, h := range ruleHits {
 			lo, hi := clause(doc.Norm, h.Start, h.End, r.Window)
 			text := doc.Norm[lo:hi]
 			for ci, re := range r.confirm {
@@ -342,6 +331,50 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 		pairCaches.Put(pairs)
 	}
 	return out, nil
+}
+
+// group sorts the hits of rules with confirm patterns by rule, the rules
+// in the order of their first hit and each rule's hits in text order (the
+// order hits come in), into one slice: grouped[ends[k-1]:ends[k]] are the
+// hits of rule order[k]. Hits of rules without confirm patterns are handed
+// to add. A counting sort, so that a document costs a few allocations
+// rather than a slice per rule.
+func (d *PhraseDetector) group(hits []Hit, add func(ri, start, end int)) (order []int, grouped []Hit, ends []int) {
+	var count []int
+	for _, h := range hits {
+		ri := d.kwRule[h.Keyword]
+		if len(d.rules[ri].confirm) == 0 {
+			add(ri, h.Start, h.End)
+			continue
+		}
+		if count == nil {
+			count = make([]int, len(d.rules))
+		}
+		if count[ri] == 0 {
+			order = append(order, ri)
+		}
+		count[ri]++
+	}
+	if order == nil {
+		return nil, nil, nil
+	}
+	// count[ri] becomes where rule ri's next hit goes.
+	ends = make([]int, len(order))
+	n := 0
+	for k, ri := range order {
+		c := count[ri]
+		count[ri] = n
+		n += c
+		ends[k] = n
+	}
+	grouped = make([]Hit, n)
+	for _, h := range hits {
+		if ri := d.kwRule[h.Keyword]; len(d.rules[ri].confirm) > 0 {
+			grouped[count[ri]] = h
+			count[ri]++
+		}
+	}
+	return order, grouped, ends
 }
 
 // firstCovering finds the leftmost match of a pattern that starts at a
