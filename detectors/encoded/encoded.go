@@ -66,6 +66,9 @@ func find(src []byte, lim Limits, words *wordRunner) []Candidate {
 		}
 		return true
 	}
+	// A run shorter than this is neither decoded nor joined to the next
+	// line.
+	short := min(lim.MinLen, 40)
 	// The words of src, which lie in its base64 runs, are handed to the
 	// spaced hex and base32 scanners from this pass, rather than read
 	// again by wordRuns.
@@ -93,6 +96,12 @@ func find(src []byte, lim Limits, words *wordRunner) []Candidate {
 			}
 		default:
 			words.words(src, i, j)
+		}
+		if j-i < short && (j == len(src) || src[j] != '=') {
+			// Most runs are words: too short to decode, with no padding
+			// or value after them, and too short to start a wrapped block.
+			i = j
+			continue
 		}
 		runEnd := j
 		for p := 0; p < 2 && j < len(src) && src[j] == '='; p++ {
