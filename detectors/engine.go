@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
+
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/detectors/encoded"
 	"github.com/ctxguard/ctxguard/detectors/normalize"
@@ -36,7 +38,8 @@ type Engine struct {
 	cfg       Config
 	detectors []Detector
 	keyworded []bool
-	keywords  *keywordTrie
+	trie      *ahocorasick.Trie
+	starts    *starts
 	patterns  []pattern
 	// owners maps a matcher pattern (a distinct keyword text) to every
 	// pattern that has that text: several rules may share a keyword.
@@ -110,6 +113,7 @@ func NewEngine(cfg Config, dets ...Detector) (*Engine, error) {
 	for j, w := range rot13Words {
 		e.patterns = append(e.patterns, newPattern(ctxRot13, j, w))
 	}
+	b := ahocorasick.NewTrieBuilder()
 	index := map[string]int{}
 	var texts []string
 	for i, p := range e.patterns {
@@ -121,11 +125,13 @@ func NewEngine(cfg Config, dets ...Detector) (*Engine, error) {
 			j = len(e.owners)
 			index[p.text] = j
 			e.owners = append(e.owners, nil)
+			b.AddString(p.text)
 			texts = append(texts, p.text)
 		}
 		e.owners[j] = append(e.owners[j], i)
 	}
-	e.keywords = newKeywordTrie(texts)
+	e.trie = b.Build()
+	e.starts = newStarts(texts)
 	return e, nil
 }
 
@@ -178,7 +184,7 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 	// The first meta word seen, and whether a second, different one was.
 	metaFirst, metaTwo := -1, false
 	norm := doc.Norm
-	e.keywords.walk(norm, func(start, stop int, pi int64) {
+	e.starts.walk(e.trie, norm, func(start, stop int, pi int64) {
 		for _, oi := range e.owners[pi] {
 			p := e.patterns[oi]
 			if !wordBoundary(norm, start, stop, p.text, p.stem) {
