@@ -2,8 +2,10 @@ package httpproxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -68,4 +70,68 @@ func TestLineReader(t *testing.T) {
 			})
 		}
 	}
+}
+
+// FuzzLineReader reads an upstream's event stream (untrusted bytes) with
+// a tiny buffer, so that long lines take the scratch path, and checks the
+// lines against the SSE definition read naively: lines end at CRLF, LF or
+// CR; a last line without an end is not a line; a line over the limit is
+// an error, and lines the caller owns stay as they were.
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("event: message\r\ndata: {}\r\n\r\n"), uint8(4), uint8(0))
+	f.Add([]byte("a\r\r\nb\rc\n\nlonger line than the buffer\n"), uint8(3), uint8(20))
+	f.Fuzz(func(t *testing.T, in []byte, bufSize, limit uint8) {
+		max := int64(limit)
+		if max == 0 {
+			max = 1 << 20
+		}
+		var want []string
+		tooLong := false
+		for rest := string(in); ; {
+			i := strings.IndexAny(rest, "\r\n")
+			if i < 0 {
+				// Not ended: not a line, but one over the limit is
+				// refused before its end is seen.
+				tooLong = int64(len(rest)) > max
+				break
+			}
+			if int64(i) > max {
+				tooLong = true
+				break
+			}
+			want = append(want, rest[:i])
+			if rest[i] == '\r' && i+1 < len(rest) && rest[i+1] == '\n' {
+				i++
+			}
+			rest = rest[i+1:]
+		}
+		lr := &lineReader{rd: bufio.NewReaderSize(bytes.NewReader(in), 16+int(bufSize)%32), max: max}
+		var got []string
+		var kept [][]byte
+		var keptCopy []string
+		for {
+			line, owned, err := lr.next()
+			if err != nil {
+				if tooLong != errors.Is(err, errLineTooLong) {
+					t.Fatalf("error %v after %q; want the line-too-long error: %v", err, got, tooLong)
+				}
+				if !tooLong && !errors.Is(err, io.EOF) {
+					t.Fatalf("error %v after %q", err, got)
+				}
+				break
+			}
+			if owned {
+				kept, keptCopy = append(kept, line), append(keptCopy, string(line))
+			}
+			got = append(got, string(line))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("lines %q, want %q", got, want)
+		}
+		for i, l := range kept {
+			if string(l) != keptCopy[i] {
+				t.Fatalf("an owned line changed after later reads: %q, was %q", l, keptCopy[i])
+			}
+		}
+	})
 }
