@@ -152,3 +152,10 @@ func (c *proxyCmd) fromConfig(p config.Proxy) {
 		c.TLSCert, c.TLSKey = p.TLSCert, p.TLSKey
 	}
 }
+
+// Memory for gctune.Tune: a proxy serves many callers at once and gets room
+// for their requests in flight.
+const (
+	proxyMemoryLimit = 256 << 20
+	proxyHeadroom    = 64 << 20
+)

@@ -170,13 +170,9 @@ func writeAllocProfile(path string, stderr io.Writer) {
 	}
 }
 
-// Limits for gctune.Tune: wrap runs beside every stdio server a client
-// starts, so it stays small (a peak RSS under 100 MB with 1 MB documents);
-// proxy serves many callers at once and gets room for their requests in
-// flight.
+// Memory for gctune.Tune: wrap runs beside every stdio server a client
+// starts, so it stays small (a peak RSS under 100 MB with 1 MB documents).
 const (
-	wrapMemoryLimit  = 64 << 20
-	wrapHeadroom     = 32 << 20
-	proxyMemoryLimit = 256 << 20
-	proxyHeadroom    = 64 << 20
+	wrapMemoryLimit = 64 << 20
+	wrapHeadroom    = 32 << 20
 )
