@@ -24,8 +24,9 @@ type Hit struct {
 }
 
 // A Detector finds one family of attack. Detect must be safe for concurrent
-// use, must not modify the document, and returns an error only when it
-// failed, never because the content is bad. Findings' Start and End index
+// use, must not modify the document nor keep it (or slices of its Norm)
+// after it returns — the engine reuses its buffers — and returns an error
+// only when it failed, never because the content is bad. Findings' Start and End index
 // Norm; the engine maps them to the original bytes.
 type Detector interface {
 	// ID names the detector in findings ("override", "exfiltration").

@@ -224,6 +224,11 @@ func (e *Engine) scan(content []byte, tools []string, depth int, budget *int) ([
 		}
 	}
 
+	// Nothing holds the normalised view past the detectors (findings are
+	// offsets into Src by now): its buffers serve the next document, or
+	// the payloads decoded below.
+	doc.Text.Release()
+
 	if depth < e.cfg.MaxDepth {
 		cands := encoded.Find(content, encoded.Limits{MaxDecoded: *budget})
 		if rot13 {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"sort"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -128,8 +129,60 @@ func newBuilder(src []byte) *builder {
 	// character takes one and often another for the text after it: room
 	// for a few per line and two per such character saves growing the
 	// slice a dozen times over a large document (and the garbage of it).
-	anchors := make([]anchor, 0, len(src)/64+2*multiByteRunes(src)+4)
-	return &builder{t: &Text{Src: src, Norm: make([]byte, 0, len(src)), anchors: anchors}, lastSpace: true, tagStart: -1}
+	nAnchors := len(src)/64 + 2*multiByteRunes(src) + 4
+	var norm []byte
+	var anchors []anchor
+	if bs, ok := buffers.Get().(*textBuffers); ok {
+		if cap(bs.norm) >= len(src) {
+			norm, bs.norm = bs.norm[:0], nil
+		}
+		if cap(bs.anchors) >= nAnchors {
+			anchors, bs.anchors = bs.anchors[:0], nil
+		}
+		if bs.norm != nil || bs.anchors != nil {
+			buffers.Put(bs) // what did not fit this document may fit the next
+		}
+	}
+	// Room for a typical document at least, so that the buffers of one
+	// fit most of the documents after it.
+	if norm == nil {
+		norm = make([]byte, 0, max(len(src), minPooled))
+	}
+	if anchors == nil {
+		anchors = make([]anchor, 0, max(nAnchors, minPooled/32))
+	}
+	return &builder{t: &Text{Src: src, Norm: norm, anchors: anchors}, lastSpace: true, tagStart: -1}
+}
+
+// textBuffers are a released Text's normalised view and offset map, kept
+// for the next document: a scan makes one Text per document (and per
+// decoded payload), and allocating and zeroing them anew was the largest
+// share of a small document's garbage.
+type textBuffers struct {
+	norm    []byte
+	anchors []anchor
+}
+
+var buffers sync.Pool
+
+// maxPooled bounds the view kept for reuse, so that one huge document
+// does not keep its buffers alive for the documents after it; minPooled is
+// the least room made for one, in bytes of Norm (and anchors of 32 bytes).
+const (
+	maxPooled = 4 << 20
+	minPooled = 8 << 10
+)
+
+// Release gives the Text's buffers back for reuse by a later New. The
+// Text, its Norm and its offset map must not be used afterwards; Src is
+// the caller's and is not touched. Release is optional: a Text that is not
+// released is collected as usual.
+func (t *Text) Release() {
+	if t == nil || cap(t.Norm) == 0 || cap(t.Norm) > maxPooled {
+		return
+	}
+	buffers.Put(&textBuffers{norm: t.Norm[:0], anchors: t.anchors[:0]})
+	t.Norm, t.anchors = nil, nil
 }
 
 // multiByteRunes counts the bytes of src that begin a multi-byte UTF-8
