@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 )
@@ -26,6 +27,10 @@ type starts struct {
 	// single marks keywords of one byte.
 	single [256]bool
 	maxLen int
+	// spaceLeads is set when some keyword begins with a space: otherwise
+	// the spaces of a text, its most common byte after letters, need no
+	// look.
+	spaceLeads bool
 }
 
 const prefixBits = 14
@@ -40,6 +45,9 @@ func newStarts(keywords []string) *starts {
 	s := &starts{}
 	for _, k := range keywords {
 		s.maxLen = max(s.maxLen, len(k))
+		if k != "" && k[0] == ' ' {
+			s.spaceLeads = true
+		}
 		switch {
 		case len(k) == 1:
 			s.single[k[0]] = true
@@ -67,43 +75,113 @@ func isWordByte(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '
 // walk calls fn for every keyword of the trie that occurs in text at a
 // position the prefilter lets through, with the position and the matched
 // pattern, in order of start and, at one start, of end.
+//
+// A keyword that begins with a word byte counts only at the start of a
+// word (wordBoundary), and none of the others begins with a word byte: so
+// the positions looked at are every byte that is not a word byte (but a
+// space when no keyword begins with one) and the first byte of each word.
+// A word after an underscore that opens Markdown emphasis ("_assistant") is
+// looked at too (see emphasis). The text is classified eight bytes at a
+// time (candidates), and only the positions found are looked at.
 func (s *starts) walk(trie *ahocorasick.Trie, text []byte, fn func(start, end int, pattern int64)) {
 	n := len(text)
-	for i := 0; i < n; i++ {
+	// carry is what the block before says of the byte before this block:
+	// whether it was a word byte, and whether it was an underscore opening
+	// a word (so that this block's first byte, if a word byte, is looked
+	// at).
+	var carry blockCarry
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		m := s.candidates(binary.LittleEndian.Uint64(text[i:]), &carry)
+		for ; m != 0; m &= m - 1 {
+			s.at(trie, text, i+bits.TrailingZeros64(m)/8, fn)
+		}
+	}
+	for ; i < n; i++ {
 		c := text[i]
 		if isWordByte(c) && i > 0 && isWordByte(text[i-1]) && !(text[i-1] == '_' && (i == 1 || !isWordByte(text[i-2]))) {
-			// Inside a word: only keywords that begin with another kind of
-			// byte may start here, and none of those begins with a word byte.
-			// A word after an underscore that opens Markdown emphasis
-			// ("_assistant") is looked at (see emphasis).
+			continue // inside a word
+		}
+		if c == ' ' && !s.spaceLeads {
 			continue
 		}
-		window := 0
-		if s.single[c] {
-			window = 1
-		}
-		if i+1 < n {
-			p := uint16(c)<<8 | uint16(text[i+1])
-			if s.pair[p/64]&(1<<(p%64)) != 0 {
-				window = max(window, int(s.short[p]))
-				switch {
-				case i+8 <= n:
-					v := binary.LittleEndian.Uint64(text[i:])
-					window = max(window, int(s.quad[prefixHash(uint64(uint32(v)), prefixBits)]), int(s.oct[prefixHash(v, prefixBits)]))
-				case i+4 <= n:
-					window = max(window, int(s.quad[prefixHash(uint64(binary.LittleEndian.Uint32(text[i:])), prefixBits)]))
-				}
-			}
-		}
-		if window == 0 {
-			continue
-		}
-		end := min(n, i+window)
-		trie.Walk(text[i:end], func(e, length, pattern int64) bool {
-			if e-length+1 == 0 {
-				fn(i, i+int(e)+1, pattern)
-			}
-			return true
-		})
+		s.at(trie, text, i, fn)
 	}
+}
+
+// blockCarry is what candidates keeps from one block for the next: the
+// high bit of each field is set or clear.
+type blockCarry struct {
+	word, emphasis uint64
+}
+
+const (
+	lows  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// bytesAtLeast returns the high bit of each byte of x (all below 0x80) set
+// where the byte is at least lo.
+func bytesAtLeast(x uint64, lo byte) uint64 { return (x + lows*uint64(0x80-lo)) & highs }
+
+// bytesAtMost returns the high bit of each byte of x (all below 0x80) set
+// where the byte is at most hi.
+func bytesAtMost(x uint64, hi byte) uint64 { return ^(x + lows*uint64(0x7f-hi)) & highs }
+
+// bytesEqual returns the high bit of each byte of x (all below 0x80) set
+// where the byte is c.
+func bytesEqual(x uint64, c byte) uint64 { return ^((x ^ lows*uint64(c)) + lows*0x7f) & highs }
+
+// candidates returns, as the high bits of the bytes of a mask, the
+// positions of the eight bytes v (little-endian) that walk looks at.
+func (s *starts) candidates(v uint64, carry *blockCarry) uint64 {
+	ascii := v &^ highs
+	nonASCII := v & highs
+	// No byte of the sums below carries into the next: every byte of
+	// ascii is below 0x80 and every addend at most 0x80.
+	word := (bytesAtLeast(ascii, 'a')&bytesAtMost(ascii, 'z') | bytesAtLeast(ascii, '0')&bytesAtMost(ascii, '9') | bytesEqual(ascii, '_')) &^ nonASCII
+	prevWord := word<<8 | carry.word
+	wordStart := word &^ prevWord
+	other := ^word & highs
+	if !s.spaceLeads {
+		other &^= bytesEqual(ascii, ' ') &^ nonASCII
+	}
+	opens := bytesEqual(ascii, '_') &^ nonASCII & wordStart
+	afterOpen := (opens<<8 | carry.emphasis) & word
+	carry.word = word >> 56 & 0x80
+	carry.emphasis = opens >> 56 & 0x80
+	return wordStart | other | afterOpen
+}
+
+// at calls fn for the keywords that begin at text[i].
+func (s *starts) at(trie *ahocorasick.Trie, text []byte, i int, fn func(start, end int, pattern int64)) {
+	n := len(text)
+	c := text[i]
+	window := 0
+	if s.single[c] {
+		window = 1
+	}
+	if i+1 < n {
+		p := uint16(c)<<8 | uint16(text[i+1])
+		if s.pair[p/64]&(1<<(p%64)) != 0 {
+			window = max(window, int(s.short[p]))
+			switch {
+			case i+8 <= n:
+				v := binary.LittleEndian.Uint64(text[i:])
+				window = max(window, int(s.quad[prefixHash(uint64(uint32(v)), prefixBits)]), int(s.oct[prefixHash(v, prefixBits)]))
+			case i+4 <= n:
+				window = max(window, int(s.quad[prefixHash(uint64(binary.LittleEndian.Uint32(text[i:])), prefixBits)]))
+			}
+		}
+	}
+	if window == 0 {
+		return
+	}
+	end := min(n, i+window)
+	trie.Walk(text[i:end], func(e, length, pattern int64) bool {
+		if e-length+1 == 0 {
+			fn(i, i+int(e)+1, pattern)
+		}
+		return true
+	})
 }

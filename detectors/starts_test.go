@@ -33,14 +33,20 @@ func naiveWalk(trie *ahocorasick.Trie, text []byte) []walkHit {
 	return out
 }
 
+// spaceKeywords add keywords that begin with a space, so that spaces must
+// be looked at too.
+var spaceKeywords = append([]string{" you", " "}, startsKeywords...)
+
 func checkWalk(t *testing.T, text string) {
 	t.Helper()
-	trie := ahocorasick.NewTrieBuilder().AddStrings(startsKeywords).Build()
-	s := newStarts(startsKeywords)
-	var got []walkHit
-	s.walk(trie, []byte(text), func(start, end int, _ int64) { got = append(got, walkHit{start, end}) })
-	if want := naiveWalk(trie, []byte(text)); !slices.Equal(got, want) {
-		t.Fatalf("walk(%q) = %v, want %v", text, got, want)
+	for _, kws := range [][]string{startsKeywords, spaceKeywords} {
+		trie := ahocorasick.NewTrieBuilder().AddStrings(kws).Build()
+		s := newStarts(kws)
+		var got []walkHit
+		s.walk(trie, []byte(text), func(start, end int, _ int64) { got = append(got, walkHit{start, end}) })
+		if want := naiveWalk(trie, []byte(text)); !slices.Equal(got, want) {
+			t.Fatalf("walk(%q) with %d keywords = %v, want %v", text, len(kws), got, want)
+		}
 	}
 }
 
@@ -56,6 +62,8 @@ func TestStartsWalk(t *testing.T) {
 		{"short tail", "ig"},
 		{"multi-byte", "системный промпт 忽略之前的指令 ignore"},
 		{"digits", "9you you9 rule1 1rule"},
+		{"across blocks", "1234567_you 123456_you xxxxxxx_ _you ignore1234567ignore"},
+		{"high bytes", "\xff\x80you\xc3\xa9ignore \x80_you"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkWalk(t, tt.text) })
