@@ -32,22 +32,24 @@ var (
 	concurrency = flag.Int("c", 16, "requests in flight in the throughput run")
 	duration    = flag.Duration("d", 2*time.Second, "length of each throughput run")
 	keep        = flag.Bool("keep", false, "keep the temporary directory")
+	against     = flag.String("against", "", "another ctxguard binary (an older build) to run in relaxed mode beside this tree's, for a side-by-side comparison")
 	only        = flag.String("sizes", "", "comma-separated document sizes to measure (1KB, 64KB, 1MB); all when empty")
 )
 
 type mode struct {
 	name string
 	args []string // ctxguard wrap flags; nil: direct
+	bin  string   // the ctxguard binary, when not this tree's
 }
 
 // The filter's own work is measured without the detectors (the issue's
 // figures exclude them); "+detectors" shows the whole cost.
 var modes = []mode{
-	{"direct", nil},
-	{"pipe-relay", []string{relayMode}},
-	{"strict", []string{"--durability", "strict", "--no-detectors"}},
-	{"relaxed", []string{"--durability", "relaxed", "--no-detectors"}},
-	{"relaxed+detectors", []string{"--durability", "relaxed"}},
+	{name: "direct"},
+	{name: "pipe-relay", args: []string{relayMode}},
+	{name: "strict", args: []string{"--durability", "strict", "--no-detectors"}},
+	{name: "relaxed", args: []string{"--durability", "relaxed", "--no-detectors"}},
+	{name: "relaxed+detectors", args: []string{"--durability", "relaxed"}},
 }
 
 // relayMode marks the baseline that costs what any process in the middle
@@ -82,6 +84,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, "ctxguard-bench: -sizes names none of 1KB, 64KB, 1MB")
 			os.Exit(2)
 		}
+	}
+	if *against != "" {
+		bin, err := filepath.Abs(*against)
+		check(err)
+		modes = append(modes, mode{name: "relaxed (against)", args: []string{"--durability", "relaxed", "--no-detectors"}, bin: bin})
 	}
 	tmp, err := os.MkdirTemp("", "ctxguard-bench-")
 	check(err)
@@ -190,7 +197,11 @@ func (b *bench) start(m mode) *session {
 		data, err := os.MkdirTemp(b.tmp, "data-")
 		check(err)
 		args := append([]string{"--data-dir", data, "--log-level", "warn", "wrap", "--name", "bench"}, m.args...)
-		cmd = exec.Command(filepath.Join(b.bin, "ctxguard"), append(append(args, "--"), server...)...)
+		bin := filepath.Join(b.bin, "ctxguard")
+		if m.bin != "" {
+			bin = m.bin
+		}
+		cmd = exec.Command(bin, append(append(args, "--"), server...)...)
 	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()

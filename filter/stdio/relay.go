@@ -125,6 +125,12 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 	}
 	growPipe(inW)
 	growPipe(pw)
+	// The client's side too, when it is a pipe: a response larger than
+	// 64 KiB would otherwise be written in pieces, each waiting for the
+	// client to read the last.
+	if f, ok := r.Stdout.(*os.File); ok {
+		growPipe(f)
+	}
 	r.cmd.Stdin, r.cmd.Stdout = inR, pw
 	err = r.cmd.Start()
 	inR.Close() // the child has its own copies now
@@ -427,7 +433,15 @@ func writeLine(w io.Writer, frame []byte) error {
 var newline = []byte{'\n'}
 
 // growPipe asks for a 1 MiB pipe buffer; where that is refused (a lower
-// fs.pipe-max-size, or not a pipe), the default stays.
+// fs.pipe-max-size, or not a pipe), the default stays. It goes through
+// SyscallConn because File.Fd would switch the descriptor to blocking mode,
+// taking it out of the runtime's poller.
 func growPipe(f *os.File) {
-	_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = conn.Control(func(fd uintptr) {
+		_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20)
+	})
 }
