@@ -162,3 +162,20 @@ func Open(p string) ([]Doc, []string, error) {
 	}
 	return docs, nil, nil
 }
+
+// Prose is size bytes of the clean business, runbook and finance documents
+// of docs, joined by blank lines and repeated: the large ordinary document
+// that the detectors' benchmarks scan. It is nil when docs hold none.
+func Prose(docs []Doc, size int) []byte {
+	var base []byte
+	for _, d := range docs {
+		if !d.Poisoned && (d.Category == "business" || d.Category == "runbooks" || d.Category == "finance") {
+			base = append(base, d.Text...)
+			base = append(base, "\n\n"...)
+		}
+	}
+	if len(base) == 0 {
+		return nil
+	}
+	return bytes.Repeat(base, size/len(base)+1)[:size]
+}

@@ -41,7 +41,7 @@ func BenchmarkScan(b *testing.B) {
 		}
 	})
 	b.Run("1MB-prose", func(b *testing.B) {
-		doc := proseMB(docs)
+		doc := corpus.Prose(docs, 1<<20)
 		if doc == nil {
 			b.Fatal("no business documents in the corpus")
 		}
@@ -87,27 +87,10 @@ func BenchmarkNormalize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	doc := proseMB(docs)
+	doc := corpus.Prose(docs, 1<<20)
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
 		normalize.New(doc)
 	}
-}
-
-// proseMB is 1 MB of the corpus' clean business, runbook and finance
-// documents, repeated.
-func proseMB(docs []corpus.Doc) []byte {
-	var sb strings.Builder
-	for _, d := range docs {
-		if !d.Poisoned && (d.Category == "business" || d.Category == "runbooks" || d.Category == "finance") {
-			sb.Write(d.Text)
-			sb.WriteString("\n\n")
-		}
-	}
-	base := sb.String()
-	if base == "" {
-		return nil
-	}
-	return []byte(strings.Repeat(base, 1<<20/len(base)+1)[:1<<20])
 }

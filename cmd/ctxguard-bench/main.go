@@ -88,7 +88,9 @@ func main() {
 	if *against != "" {
 		bin, err := filepath.Abs(*against)
 		check(err)
-		modes = append(modes, mode{name: "relaxed (against)", args: []string{"--durability", "relaxed", "--no-detectors"}, bin: bin})
+		other := modes[slices.IndexFunc(modes, func(m mode) bool { return m.name == "relaxed" })]
+		other.name, other.bin = "relaxed (against)", bin
+		modes = append(modes, other)
 	}
 	tmp, err := os.MkdirTemp("", "ctxguard-bench-")
 	check(err)

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/ctxguard/ctxguard/internal/swar"
 )
 
 // Text is a document and its normalised view.
@@ -191,7 +193,7 @@ func multiByteRunes(src []byte) int {
 	n, i := 0, 0
 	for ; i+8 <= len(src); i += 8 {
 		v := binary.LittleEndian.Uint64(src[i:])
-		n += bits.OnesCount64(v & (v << 1) & highs)
+		n += bits.OnesCount64(v & (v << 1) & swar.Highs)
 	}
 	for ; i < len(src); i++ {
 		if src[i] >= 0xC0 {
@@ -423,12 +425,6 @@ func (b *builder) asciiRun(s []byte, base, i int) int {
 
 var asciiSpace = [128]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': true, '\v': true}
 
-// Eight bytes at a time (SWAR): ones is 0x01 in every byte, highs 0x80.
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
 // proseBlock reports whether the eight bytes of v (in memory order) are
 // copied as they are, lower-cased, by asciiRun: ASCII from ' ' on, with
 // no two spaces in a row (nor a space first after the space the view
@@ -438,15 +434,10 @@ func proseBlock(v uint64, lastSpace bool) bool {
 	// A byte below ' ' (a tab, a line break) or from 0x80 on: the
 	// subtraction borrows into the high bit only below ' ' for bytes
 	// under 0x80, and v's own high bit marks the others.
-	if ((v-ones*' ')&^v|v)&highs != 0 {
+	if ((v-swar.Ones*' ')&^v|v)&swar.Highs != 0 {
 		return false
 	}
-	// The high bit of each byte that is a space, exactly: t's bytes are
-	// below 0x80, so (b&0x7f)+0x7f carries into the high bit for every
-	// byte but zero, and never into the next byte.
-	const low7 = ones * 0x7f
-	t := v ^ (ones * ' ')
-	sp := ^((t&low7 + low7) | t) & highs
+	sp := swar.Equal(v, ' ') // v is ASCII from here
 	if sp&(sp>>8) != 0 {
 		return false
 	}
@@ -457,9 +448,7 @@ func proseBlock(v uint64, lastSpace bool) bool {
 // 0x7f: a byte from 'A' to 'Z' gains 0x20. No sum carries into the next
 // byte, every byte being below 0x80.
 func lowerBlock(v uint64) uint64 {
-	geA := v + ones*(0x80-'A')
-	gtZ := v + ones*(0x80-'Z'-1)
-	return v | (geA&^gtZ&highs)>>2
+	return v | (swar.AtLeast(v, 'A')&swar.AtMost(v, 'Z'))>>2
 }
 
 // asciiWord marks the bytes of a word for asciiRun: ASCII, not a space.
