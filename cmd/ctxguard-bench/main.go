@@ -105,7 +105,7 @@ func main() {
 	for _, s := range sizes {
 		check(os.WriteFile(filepath.Join(docs, s.name+".md"), document(s.n), 0o644))
 	}
-	b := &bench{tmp: tmp, bin: bin, docs: docs}
+	b := &bench{tmp: tmp, bin: bin, docs: docs, gap: map[string]time.Duration{}}
 
 	fmt.Printf("ctxguard-bench: %d cores, GOMAXPROCS default, %s\n\n", nproc(), time.Now().Format(time.RFC3339))
 	p50, p99 := fsyncLatency(tmp)
@@ -141,11 +141,12 @@ func main() {
 
 	fmt.Printf("\nThroughput with %d concurrent reads (%d interleaved rounds of %s per mode)\n\n", *concurrency, *rounds, *duration)
 	tw = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "size\tmode\treads/s\tMB/s\tvs direct\tfilter peak RSS\t")
+	fmt.Fprintln(tw, "size\tmode\treads/s\tMB/s\tvs direct\tlongest wait\tfilter peak RSS\t")
 	for _, s := range sizes {
 		if s.n < 64<<10 {
 			continue // a 1 KB read is all round trip: latency tells its story
 		}
+		clear(b.gap)
 		reads := map[string]int{}
 		secs := map[string]float64{}
 		rss := map[string]int64{}
@@ -161,20 +162,23 @@ func main() {
 		for _, m := range modes {
 			rps := float64(reads[m.name]) / secs[m.name]
 			if m.args == nil {
-				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t\t\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6)
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t\t%s\t\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, ms(b.gap[m.name]))
 				continue
 			}
 			peak := "-"
 			if rss[m.name] > 0 {
 				peak = fmt.Sprintf("%.1f MB", float64(rss[m.name])/1e6)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%s\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, peak)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%s\t%s\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, ms(b.gap[m.name]), peak)
 		}
 	}
 	tw.Flush()
 }
 
-type bench struct{ tmp, bin, docs string }
+type bench struct {
+	tmp, bin, docs string
+	gap            map[string]time.Duration // longest wait between two responses, by mode
+}
 
 // session is one client connection: a process (the server, or ctxguard in
 // front of it) spoken to with raw JSON-RPC lines.
@@ -291,7 +295,9 @@ func (b *bench) sequential(m mode, doc string, n int) []time.Duration {
 }
 
 // throughput keeps c reads in flight for the run's duration and returns
-// the reads done, the time they took, and the filter's peak RSS.
+// the reads done, the time they took, and the filter's peak RSS. It keeps
+// the longest wait between two responses in b.gap: a stall shows there
+// rather than only as a lower average.
 func (b *bench) throughput(m mode, doc string) (int, time.Duration, int64) {
 	s := b.start(m)
 	defer s.close()
@@ -314,8 +320,12 @@ func (b *bench) throughput(m mode, doc string) (int, time.Duration, int64) {
 	}()
 	start := time.Now()
 	done := 0
+	last := start
 	for time.Since(start) < *duration {
 		s.recv()
+		now := time.Now()
+		b.gap[m.name] = max(b.gap[m.name], now.Sub(last))
+		last = now
 		<-slots
 		done++
 	}

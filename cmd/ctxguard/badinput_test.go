@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -361,6 +364,64 @@ func TestClientClosesStdin(t *testing.T) {
 	}
 	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("took %s to exit; the server should stop at stdin EOF, before any signal", d)
+	}
+}
+
+// The client stops reading (closes its end of ctxguard's stdout) while it
+// still sends: ctxguard says so, stops the server and exits, rather than
+// dying of SIGPIPE in the middle of a write.
+func TestClientStopsReading(t *testing.T) {
+	b, _ := json.Marshal(map[string][]string{"*": {`{"jsonrpc":"2.0","id":$ID,"result":{}}`}})
+	script := filepath.Join(t.TempDir(), "script.json")
+	if err := os.WriteFile(script, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ctxguardBin, wrapArgs(t.TempDir(), []string{"--shutdown-timeout", "200ms"}, scriptedBin, "-script", script)...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = outW, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outW.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	if _, err := io.WriteString(in, `{"jsonrpc":"2.0","id":1,"method":"ping"}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(outR).ReadString('\n'); err != nil || !strings.Contains(line, `"id":1`) {
+		t.Fatalf("first answer %q, %v", line, err)
+	}
+	outR.Close()
+	// Keep sending until ctxguard leaves; its writes now fail.
+	deadline := time.After(20 * time.Second)
+	for i := 2; ; i++ {
+		select {
+		case <-done:
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if ws.Signaled() {
+				t.Fatalf("ctxguard was killed by %v; stderr: %s", ws.Signal(), stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "stopped reading") {
+				t.Errorf("stderr does not say the client stopped reading: %s", stderr.String())
+			}
+			return
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("ctxguard did not exit after the client stopped reading; stderr: %s", stderr.String())
+		case <-time.After(10 * time.Millisecond):
+			// The server may be gone already: a failed write here is fine.
+			_, _ = io.WriteString(in, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping"}`+"\n", i))
+		}
 	}
 }
 

@@ -74,6 +74,12 @@ func (c *wrapCmd) Run(ctx context.Context, g *Globals) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// A client that stops reading must not kill ctxguard with SIGPIPE in
+	// the middle of a write (Go's default on descriptors 1 and 2): with a
+	// handler the write fails with EPIPE, and the relay stops the server
+	// and says why. A handler, not signal.Ignore, so that the server does
+	// not inherit an ignored SIGPIPE.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
 	res, err := stdio.Run(ctx, stdio.Options{
 		Command:         cmdline,
