@@ -303,14 +303,25 @@ func FuzzParse(f *testing.F) {
 }
 
 func FuzzAppendUnquote(f *testing.F) {
-	for _, s := range []string{`"a\nb"`, `"\ud83d\ude00"`, `"\ud800"`, "\"\xff\"", `"\u00e9"`} {
+	for _, s := range []string{`"a\nb"`, `"\ud83d\ude00"`, `"\ud800"`, "\"\xff\"", `"\u00e9"`,
+		`"x\ud83d\ude00y\n\u0041\\\"z"`, `"\ud800\u0041tail"`, `"\ud83d\ude00\ud83d\ude00"`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if tr, err := Parse(raw, 1); err != nil || tr.Kind(0) != String || len(tr.Raw(0)) != len(raw) {
 			return // AppendUnquote takes string literals as Parse delimits them
 		}
-		got, _, err := AppendUnquote(nil, raw)
+		orig := string(raw)
+		got, inv, err := AppendUnquote(nil, raw)
+		if string(raw) != orig {
+			t.Fatalf("AppendUnquote changed its input %q to %q", orig, raw)
+		}
+		// Decoding after a prefix (in place, in dst's own slice) gives the
+		// same bytes after an untouched prefix.
+		pre, pinv, perr := AppendUnquote([]byte("prefix:"), raw)
+		if string(pre) != "prefix:"+string(got) || pinv != inv || (perr == nil) != (err == nil) {
+			t.Fatalf("%q: after a prefix %q (%v, %v), alone %q (%v, %v)", raw, pre, pinv, perr, got, inv, err)
+		}
 		var std string
 		if json.Unmarshal(raw, &std) == nil {
 			if err != nil {
