@@ -7,10 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollable returns a descriptor of its own, in non-blocking mode, for the
-// pipe behind f, so that reading and writing the client's side go through
-// the runtime's poller; where that cannot be had (f is not a pipe, or
-// /proc is not mounted), it returns f itself and false.
+// pollable returns a descriptor for the pipe or socket behind f, in
+// non-blocking mode, so that reading and writing the client's side go
+// through the runtime's poller, and the function that lets go of it; where
+// that cannot be had (f is a terminal or a file, or /proc is not mounted),
+// it returns f itself, a no-op and false.
 //
 // Why: a client hands over its pipes in blocking mode, and a goroutine
 // blocked in read(2) on one holds its P in a system call. Each time the
@@ -20,32 +21,54 @@ import (
 // thousands of wakeups a second taken from the server and the filter.
 //
 // Setting O_NONBLOCK on f itself would change the open file description
-// that the client (and anything else holding the pipe) shares, so the
-// pipe is opened again through /proc/self/fd, which on Linux gives a new
-// description of the same pipe whose flags are ours alone.
-func pollable(f *os.File, flag int) (*os.File, bool) {
+// that the client (and anything else holding the pipe) shares, so a pipe
+// is opened again through /proc/self/fd, which on Linux gives a new
+// description of the same pipe whose flags are ours alone. A socket (Node
+// clients, through libuv, hand over socket pairs) cannot be opened again:
+// its shared description is made non-blocking, as Go does for any socket
+// it polls, and put back in blocking mode when it is let go of.
+func pollable(f *os.File, flag int) (*os.File, func(), bool) {
+	keep := func() {}
 	conn, err := f.SyscallConn()
 	if err != nil {
-		return f, false
+		return f, keep, false
 	}
 	var st unix.Stat_t
 	var fd uintptr
 	var statErr error
 	if err := conn.Control(func(d uintptr) { fd, statErr = d, unix.Fstat(int(d), &st) }); err != nil || statErr != nil {
-		return f, false
+		return f, keep, false
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return f, false
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		if g, ok := reopenPipe(fd, flag, st); ok {
+			return g, func() { g.Close() }, true
+		}
+	case unix.S_IFSOCK:
+		if g, wasBlocking, ok := dupSocket(fd); ok {
+			return g, func() {
+				g.Close()
+				if wasBlocking {
+					_ = conn.Control(func(d uintptr) { _ = unix.SetNonblock(int(d), false) })
+				}
+			}, true
+		}
 	}
+	return f, keep, false
+}
+
+// reopenPipe opens the pipe fd names again, non-blocking, and checks that
+// it got the same pipe, not whatever /proc resolved the link to.
+func reopenPipe(fd uintptr, flag int, st unix.Stat_t) (*os.File, bool) {
 	// O_NONBLOCK in the open makes os.OpenFile register the descriptor
 	// with the poller; a FIFO opened for writing without a reader would
 	// fail with ENXIO rather than block, and f is then kept.
 	g, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), flag|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return f, false
+		return nil, false
 	}
-	// The same pipe, not whatever /proc resolved the link to. (Through
-	// SyscallConn: File.Fd would put the descriptor back in blocking mode.)
+	// Through SyscallConn: File.Fd would put the descriptor back in
+	// blocking mode.
 	var same bool
 	if gc, err := g.SyscallConn(); err == nil {
 		_ = gc.Control(func(d uintptr) {
@@ -55,7 +78,30 @@ func pollable(f *os.File, flag int) (*os.File, bool) {
 	}
 	if !same {
 		g.Close()
-		return f, false
+		return nil, false
 	}
 	return g, true
+}
+
+// dupSocket returns a non-blocking duplicate of socket fd, and whether
+// the socket was in blocking mode before.
+func dupSocket(fd uintptr) (*os.File, bool, bool) {
+	nfd, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, false, false
+	}
+	fl, err := unix.FcntlInt(uintptr(nfd), unix.F_GETFL, 0)
+	if err != nil {
+		unix.Close(nfd)
+		return nil, false, false
+	}
+	wasBlocking := fl&unix.O_NONBLOCK == 0
+	if wasBlocking {
+		if err := unix.SetNonblock(nfd, true); err != nil {
+			unix.Close(nfd)
+			return nil, false, false
+		}
+	}
+	// NewFile polls a descriptor that is non-blocking.
+	return os.NewFile(uintptr(nfd), "client socket"), wasBlocking, true
 }

@@ -39,16 +39,15 @@ func TestPollablePipe(t *testing.T) {
 		_ = conn.Control(func(fd uintptr) { _ = unix.SetNonblock(int(fd), false) })
 	}
 
-	pr, ok := pollable(r, os.O_RDONLY)
+	pr, releaseR, ok := pollable(r, os.O_RDONLY)
 	if !ok {
 		t.Fatal("a pipe's read end was not reopened")
 	}
-	defer pr.Close()
-	pw, ok := pollable(w, os.O_WRONLY)
+	defer releaseR()
+	pw, releaseW, ok := pollable(w, os.O_WRONLY)
 	if !ok {
 		t.Fatal("a pipe's write end was not reopened")
 	}
-	defer pw.Close()
 
 	if flags(t, pr)&unix.O_NONBLOCK == 0 || flags(t, pw)&unix.O_NONBLOCK == 0 {
 		t.Error("the reopened descriptors are not non-blocking")
@@ -77,7 +76,7 @@ func TestPollablePipe(t *testing.T) {
 
 	// The reader sees the end of input once every writer is gone,
 	// the original and the reopened one.
-	pw.Close()
+	releaseW()
 	w.Close()
 	if n, err := pr.Read(buf); n != 0 || err != io.EOF {
 		t.Fatalf("after the writers closed: %d, %v; want EOF", n, err)
@@ -90,7 +89,60 @@ func TestPollableNotAPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if g, ok := pollable(f, os.O_WRONLY); ok || g != f {
+	if g, _, ok := pollable(f, os.O_WRONLY); ok || g != f {
 		t.Error("a regular file was reopened; it should be kept as it is")
+	}
+}
+
+// A socket pair, as Node clients (libuv) hand over: the socket is polled
+// while in use and in blocking mode again once let go of.
+func TestPollableSocket(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := os.NewFile(uintptr(fds[0]), "ours") // blocking: NewFile does not poll it
+	peer := os.NewFile(uintptr(fds[1]), "peer")
+	defer ours.Close()
+	defer peer.Close()
+	if flags(t, ours)&unix.O_NONBLOCK != 0 {
+		t.Fatal("the socket starts non-blocking")
+	}
+
+	g, release, ok := pollable(ours, os.O_RDONLY)
+	if !ok {
+		t.Fatal("a socket was not made pollable")
+	}
+	if err := g.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatalf("socket not in the poller: %v", err)
+	}
+	if _, err := g.Read(make([]byte, 1)); !os.IsTimeout(err) {
+		t.Fatalf("read from an idle socket: %v, want a timeout", err)
+	}
+	_ = g.SetReadDeadline(time.Time{})
+	if _, err := peer.Write([]byte("pong\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(g, buf); err != nil || string(buf) != "pong\n" {
+		t.Fatalf("read %q, %v", buf, err)
+	}
+	if _, err := g.Write([]byte("back")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(peer, buf[:4]); err != nil || string(buf[:4]) != "back" {
+		t.Fatalf("peer read %q, %v", buf[:4], err)
+	}
+
+	release()
+	if flags(t, ours)&unix.O_NONBLOCK != 0 {
+		t.Error("the socket was left non-blocking after it was let go of")
+	}
+	// Its original descriptor still works.
+	if _, err := peer.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ours.Read(buf[:1]); n != 1 || err != nil {
+		t.Fatalf("original descriptor after release: %d, %v", n, err)
 	}
 }

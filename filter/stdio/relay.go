@@ -130,14 +130,14 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 	// client to read the last.
 	if f, ok := r.Stdout.(*os.File); ok {
 		growPipe(f)
-		if g, ok := pollable(f, os.O_WRONLY); ok {
-			defer g.Close()
+		if g, release, ok := pollable(f, os.O_WRONLY); ok {
+			defer release()
 			r.Stdout = g
 		}
 	}
 	if f, ok := r.Stdin.(*os.File); ok {
-		if g, ok := pollable(f, os.O_RDONLY); ok {
-			defer g.Close()
+		if g, release, ok := pollable(f, os.O_RDONLY); ok {
+			defer release()
 			r.Stdin = g
 		}
 	}
