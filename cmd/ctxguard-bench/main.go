@@ -105,7 +105,7 @@ func main() {
 	for _, s := range sizes {
 		check(os.WriteFile(filepath.Join(docs, s.name+".md"), document(s.n), 0o644))
 	}
-	b := &bench{tmp: tmp, bin: bin, docs: docs, gap: map[string]time.Duration{}}
+	b := &bench{tmp: tmp, bin: bin, docs: docs}
 
 	fmt.Printf("ctxguard-bench: %d cores, GOMAXPROCS default, %s\n\n", nproc(), time.Now().Format(time.RFC3339))
 	p50, p99 := fsyncLatency(tmp, 300, 0)
@@ -157,39 +157,37 @@ func main() {
 		if s.n < 64<<10 {
 			continue // a 1 KB read is all round trip: latency tells its story
 		}
-		clear(b.gap)
 		reads := map[string]int{}
 		secs := map[string]float64{}
 		rss := map[string]int64{}
+		gap := map[string]time.Duration{}
 		for range *rounds {
 			for _, m := range modes {
-				n, d, peak := b.throughput(m, s.name)
+				n, d, peak, wait := b.throughput(m, s.name)
 				reads[m.name] += n
 				secs[m.name] += d.Seconds()
 				rss[m.name] = max(rss[m.name], peak)
+				gap[m.name] = max(gap[m.name], wait)
 			}
 		}
 		direct := float64(reads["direct"]) / secs["direct"]
 		for _, m := range modes {
 			rps := float64(reads[m.name]) / secs[m.name]
 			if m.args == nil {
-				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t\t%s\t\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, ms(b.gap[m.name]))
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t\t%s\t\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, ms(gap[m.name]))
 				continue
 			}
 			peak := "-"
 			if rss[m.name] > 0 {
 				peak = fmt.Sprintf("%.1f MB", float64(rss[m.name])/1e6)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%s\t%s\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, ms(b.gap[m.name]), peak)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%.0f%%\t%s\t%s\t\n", s.name, m.name, rps, rps*float64(s.n)/1e6, 100*rps/direct, ms(gap[m.name]), peak)
 		}
 	}
 	tw.Flush()
 }
 
-type bench struct {
-	tmp, bin, docs string
-	gap            map[string]time.Duration // longest wait between two responses, by mode
-}
+type bench struct{ tmp, bin, docs string }
 
 // session is one client connection: a process (the server, or ctxguard in
 // front of it) spoken to with raw JSON-RPC lines.
@@ -306,10 +304,10 @@ func (b *bench) sequential(m mode, doc string, n int) []time.Duration {
 }
 
 // throughput keeps c reads in flight for the run's duration and returns
-// the reads done, the time they took, and the filter's peak RSS. It keeps
-// the longest wait between two responses in b.gap: a stall shows there
-// rather than only as a lower average.
-func (b *bench) throughput(m mode, doc string) (int, time.Duration, int64) {
+// the reads done, the time they took, the filter's peak RSS and the longest
+// wait between two responses: a stall shows there rather than only as a
+// lower average.
+func (b *bench) throughput(m mode, doc string) (int, time.Duration, int64, time.Duration) {
 	s := b.start(m)
 	defer s.close()
 	slots := make(chan struct{}, *concurrency)
@@ -331,11 +329,11 @@ func (b *bench) throughput(m mode, doc string) (int, time.Duration, int64) {
 	}()
 	start := time.Now()
 	done := 0
-	last := start
+	last, longest := start, time.Duration(0)
 	for time.Since(start) < *duration {
 		s.recv()
 		now := time.Now()
-		b.gap[m.name] = max(b.gap[m.name], now.Sub(last))
+		longest = max(longest, now.Sub(last))
 		last = now
 		<-slots
 		done++
@@ -347,7 +345,7 @@ func (b *bench) throughput(m mode, doc string) (int, time.Duration, int64) {
 	for range sent - done { // drain what is still in flight
 		s.recv()
 	}
-	return done, elapsed, rss
+	return done, elapsed, rss, longest
 }
 
 // fsyncLatency times n fdatasyncs of a 4 KiB write, with gap between one

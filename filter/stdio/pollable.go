@@ -29,14 +29,8 @@ import (
 // it polls, and put back in blocking mode when it is let go of.
 func pollable(f *os.File, flag int) (*os.File, func(), bool) {
 	keep := func() {}
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return f, keep, false
-	}
-	var st unix.Stat_t
-	var fd uintptr
-	var statErr error
-	if err := conn.Control(func(d uintptr) { fd, statErr = d, unix.Fstat(int(d), &st) }); err != nil || statErr != nil {
+	fd, st, ok := stat(f)
+	if !ok {
 		return f, keep, false
 	}
 	switch st.Mode & unix.S_IFMT {
@@ -49,12 +43,28 @@ func pollable(f *os.File, flag int) (*os.File, func(), bool) {
 			return g, func() {
 				g.Close()
 				if wasBlocking {
-					_ = conn.Control(func(d uintptr) { _ = unix.SetNonblock(int(d), false) })
+					_ = unix.SetNonblock(int(fd), false) // f's descriptor: the client's, and not polled
 				}
 			}, true
 		}
 	}
 	return f, keep, false
+}
+
+// stat returns f's descriptor and what fstat says of it. Through
+// SyscallConn: File.Fd would put a polled descriptor in blocking mode.
+func stat(f *os.File) (uintptr, unix.Stat_t, bool) {
+	var st unix.Stat_t
+	var fd uintptr
+	var err error
+	conn, cerr := f.SyscallConn()
+	if cerr != nil {
+		return 0, st, false
+	}
+	if cerr := conn.Control(func(d uintptr) { fd, err = d, unix.Fstat(int(d), &st) }); cerr != nil || err != nil {
+		return 0, st, false
+	}
+	return fd, st, true
 }
 
 // reopenPipe opens the pipe fd names again, non-blocking, and checks that
@@ -67,16 +77,7 @@ func reopenPipe(fd uintptr, flag int, st unix.Stat_t) (*os.File, bool) {
 	if err != nil {
 		return nil, false
 	}
-	// Through SyscallConn: File.Fd would put the descriptor back in
-	// blocking mode.
-	var same bool
-	if gc, err := g.SyscallConn(); err == nil {
-		_ = gc.Control(func(d uintptr) {
-			var re unix.Stat_t
-			same = unix.Fstat(int(d), &re) == nil && re.Ino == st.Ino && re.Dev == st.Dev
-		})
-	}
-	if !same {
+	if _, re, ok := stat(g); !ok || re.Ino != st.Ino || re.Dev != st.Dev {
 		g.Close()
 		return nil, false
 	}
