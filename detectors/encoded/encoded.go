@@ -38,13 +38,6 @@ type Limits struct {
 // Find returns the encoded runs of src whose decoding is mostly printable
 // text (binary fixtures and images are not scanned again).
 func Find(src []byte, lim Limits) []Candidate {
-	var words wordRunner
-	return find(src, lim, &words)
-}
-
-// find is Find, collecting the spaced hex and base32 runs in words (the
-// test checks them against wordRuns).
-func find(src []byte, lim Limits, words *wordRunner) []Candidate {
 	if lim.MinLen <= 0 {
 		lim.MinLen = 24
 	}
@@ -69,41 +62,15 @@ func find(src []byte, lim Limits, words *wordRunner) []Candidate {
 	// A run shorter than this is neither decoded nor joined to the next
 	// line.
 	short := min(lim.MinLen, 40)
-	// The words of src, which lie in its base64 runs, are handed to the
-	// spaced hex and base32 scanners from this pass, rather than read
-	// again by wordRuns.
+	// Runs shorter than that are most of a text's words: the scan looks
+	// only for the longer ones (nextRun), and steps over the rest without
+	// reading most of their bytes.
 	for i := 0; i < len(src); {
-		c := src[i]
-		if !isB64(c) {
-			i++
-			continue
+		s, j, ok := nextRun(src, i, short, classB64)
+		if !ok {
+			break
 		}
-		j := i
-		all := uint8(classWord) // the classes every byte of the run has
-		for j < len(src) {
-			k := classes[src[j]]
-			if k&classB64 == 0 {
-				break
-			}
-			all &= k
-			j++
-		}
-		switch {
-		case all != 0:
-			// One word: only one of two or of 24 bytes or more counts.
-			if j-i == 2 || j-i >= 24 {
-				words.word(src, i, j)
-			}
-		default:
-			words.words(src, i, j)
-		}
-		if j-i < short && (j == len(src) || src[j] != '=') {
-			// Most runs are words: too short to decode, with no padding
-			// or value after them, and too short to start a wrapped block.
-			i = j
-			continue
-		}
-		runEnd := j
+		i = s
 		for p := 0; p < 2 && j < len(src) && src[j] == '='; p++ {
 			j++ // padding ends a run
 		}
@@ -133,9 +100,6 @@ func find(src []byte, lim Limits, words *wordRunner) []Candidate {
 			joined = append(joined, src[k:e]...)
 			j = e
 		}
-		if j > runEnd {
-			words.words(src, runEnd, j) // the lines joined to the run
-		}
 		run := src[i:j]
 		if joined != nil {
 			run = joined
@@ -153,7 +117,8 @@ func find(src []byte, lim Limits, words *wordRunner) []Candidate {
 		}
 		i = j
 	}
-	for _, c := range escapes(src, words.hex, words.b32) {
+	hexRuns, b32Runs := wordRuns(src)
+	for _, c := range escapes(src, hexRuns, b32Runs) {
 		if !add(c) {
 			return out
 		}

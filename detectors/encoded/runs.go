@@ -18,67 +18,121 @@ func spacedHexRuns(src []byte) [][2]int {
 	return hex
 }
 
-// wordRuns finds the spaced hex runs and the base32 runs of src in one pass
-// over its words: both begin at the start of a word, a spaced hex run with
-// a word of two hex digits and a base32 run with a word of 24 or more
-// bytes, so most words are passed over at a glance.
+// wordRuns finds the spaced hex runs and the base32 runs of src. Both begin
+// at the start of a word and are long, a spaced hex run (13 pairs) of bytes
+// that are hex digits, spaces or colons and a base32 run of base32 letters,
+// so each is looked for only in the long runs of its bytes (nextRun), and
+// most of a text is stepped over.
 func wordRuns(src []byte) (hex, b32 [][2]int) {
 	var w wordRunner
-	w.words(src, 0, len(src))
+	for i := 0; len(w.hex) < maxRuns; {
+		s, e, ok := nextRun(src, i, minSpacedHex, classSpacedHex)
+		if !ok {
+			break
+		}
+		w.hexWords(src, s, e)
+		i = e
+	}
+	for i := 0; len(w.b32) < maxRuns; {
+		s, e, ok := nextRun(src, i, minBase32, classBase32)
+		if !ok {
+			break
+		}
+		// The run is all word bytes: it starts a word, or lies inside
+		// one that started before it.
+		if s == 0 || !isWord(src[s-1]) {
+			w.b32Word(src, s)
+		}
+		i = e
+	}
 	return w.hex, w.b32
 }
 
-// wordRunner collects the spaced hex and base32 runs from the words of a
-// text, given in order: by wordRuns, or by Find's pass over the base64
-// runs, which holds every word.
+// The shortest runs wordRuns looks for: 13 hex pairs with 12 separators,
+// and 24 base32 letters.
+const (
+	minSpacedHex = 13*2 + 12
+	minBase32    = 24
+)
+
+// nextRun returns the first run of at least n bytes of class c (whole: no
+// byte of the class on either side) that begins at or after from, where
+// src[from-1], if any, is not of the class or from is where the caller's
+// last run ended. It reads one byte in n where the text has no such run: a
+// run of n bytes covers the last byte of any n-byte window it begins in.
+func nextRun(src []byte, from, n int, c uint8) (s, e int, ok bool) {
+	for i := from; ; {
+		q := i + n - 1
+		if q >= len(src) {
+			return 0, 0, false
+		}
+		if classes[src[q]]&c == 0 {
+			i = q + 1
+			continue
+		}
+		s, e = q, q+1
+		for s > i && classes[src[s-1]]&c != 0 {
+			s--
+		}
+		for e < len(src) && classes[src[e]]&c != 0 {
+			e++
+		}
+		if e-s >= n {
+			return s, e, true
+		}
+		i = e + 1 // src[e] is not of the class
+	}
+}
+
+// wordRunner collects the spaced hex and base32 runs of a text.
 type wordRunner struct {
 	hex, b32 [][2]int
 	// A run of one kind does not start inside the previous one.
 	hexNext, b32Next int
 }
 
-// words hands the words that begin in src[from:to] to word.
-func (w *wordRunner) words(src []byte, from, to int) {
-	for i := from; i < to && !w.full(); {
+// hexWords looks for spaced hex runs at the words that begin in
+// src[from:to], a run of hex digits, spaces and colons. A word that began
+// before from is not one of them.
+func (w *wordRunner) hexWords(src []byte, from, to int) {
+	i := from
+	for i > 0 && i < to && isWord(src[i-1]) && isWord(src[i]) {
+		i++
+	}
+	for i < to && len(w.hex) < maxRuns {
 		if !isWord(src[i]) {
 			i++
 			continue
 		}
-		// i starts a word: the byte before it, if any, is not a word
-		// byte (from is the start of src or follows a byte that is not).
 		j := i + 1
 		for j < len(src) && isWord(src[j]) {
 			j++
 		}
-		w.word(src, i, j)
+		if j-i == 2 && i >= w.hexNext && isHex(src[i]) && isHex(src[i+1]) {
+			if end := spacedHexAt(src, i); end >= 0 {
+				w.hex = append(w.hex, [2]int{i, end})
+				w.hexNext = end
+			}
+		}
 		i = j
 	}
 }
 
-func (w *wordRunner) full() bool { return len(w.hex) >= maxRuns && len(w.b32) >= maxRuns }
-
-// word takes the word src[i:j] (whole: no word byte on either side).
-func (w *wordRunner) word(src []byte, i, j int) {
-	n := len(src)
-	switch {
-	case j-i == 2 && i >= w.hexNext && len(w.hex) < maxRuns && isHex(src[i]) && isHex(src[i+1]):
-		if end := spacedHexAt(src, i); end >= 0 {
-			w.hex = append(w.hex, [2]int{i, end})
-			w.hexNext = end
-		}
-	case j-i >= 24 && i >= w.b32Next && len(w.b32) < maxRuns && isBase32(src[i]):
-		k := i + 1
-		for k < n && isBase32(src[k]) {
-			k++
-		}
-		if k-i >= 24 {
-			for k < n && src[k] == '=' {
-				k++
-			}
-			w.b32 = append(w.b32, [2]int{i, k})
-			w.b32Next = k
-		}
+// b32Word takes the base32 run at i, the start of a word, with its padding
+// (the caller has seen that it is long enough).
+func (w *wordRunner) b32Word(src []byte, i int) {
+	if i < w.b32Next {
+		return
 	}
+	k := i + 1
+	for k < len(src) && isBase32(src[k]) {
+		k++
+	}
+	for k < len(src) && src[k] == '=' {
+		k++
+	}
+	w.b32 = append(w.b32, [2]int{i, k})
+	w.b32Next = k
 }
 
 // spacedHexAt returns the end of the spaced hex run that starts at i (two
@@ -160,6 +214,7 @@ const (
 	classHex
 	classBase32
 	classB64
+	classSpacedHex // hex digits, space and colon
 )
 
 var classes = func() (t [256]uint8) {
@@ -176,6 +231,9 @@ var classes = func() (t [256]uint8) {
 		}
 		if 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '+' || b == '/' || b == '-' || b == '_' {
 			t[c] |= classB64
+		}
+		if t[c]&classHex != 0 || b == ' ' || b == ':' {
+			t[c] |= classSpacedHex
 		}
 	}
 	return
@@ -196,7 +254,9 @@ func allHex(b []byte) bool {
 
 // qpRuns finds quoted-printable text, as qpRun does, running the expression
 // only on blocks of consecutive lines that carry "=HH" escapes: every line a
-// match touches carries one, so no match crosses a block's edge.
+// match touches carries one, so no match crosses a block's edge. The lines
+// are found from the escapes, so text with few '=' is passed over at the
+// speed of one bytes.IndexByte.
 func qpRuns(src []byte) [][2]int {
 	const limit = 16
 	var out [][2]int
@@ -210,22 +270,28 @@ func qpRuns(src []byte) [][2]int {
 		}
 		blockStart = -1
 	}
-	for line := 0; line < len(src) && len(out) < limit; {
-		end := bytes.IndexByte(src[line:], '\n')
+	for from := 0; from < len(src) && len(out) < limit; {
+		p := qpEscape(src, from)
+		if p < 0 {
+			break
+		}
+		line := bytes.LastIndexByte(src[:p], '\n') + 1
+		end := bytes.IndexByte(src[p:], '\n')
 		if end < 0 {
 			end = len(src)
 		} else {
-			end += line
+			end += p
 		}
-		if hasQPEscape(src[line:end]) {
-			if blockStart < 0 {
-				blockStart = line
-			}
-			blockEnd = end
-		} else {
+		// A line right after the block's last one extends it; a line
+		// further on (lines without escapes between) starts a new block.
+		if blockStart >= 0 && line != blockEnd+1 {
 			flush()
 		}
-		line = end + 1
+		if blockStart < 0 {
+			blockStart = line
+		}
+		blockEnd = end
+		from = end + 1
 	}
 	if len(out) < limit {
 		flush()
@@ -233,16 +299,19 @@ func qpRuns(src []byte) [][2]int {
 	return out
 }
 
-func hasQPEscape(line []byte) bool {
+// qpEscape returns the offset of the first "=HH" escape at or after from,
+// or -1.
+func qpEscape(src []byte, from int) int {
 	for {
-		i := bytes.IndexByte(line, '=')
-		if i < 0 || i+2 >= len(line) {
-			return false
+		i := bytes.IndexByte(src[from:], '=')
+		if i < 0 {
+			return -1
 		}
-		if isUpperHex(line[i+1]) && isUpperHex(line[i+2]) {
-			return true
+		p := from + i
+		if p+2 < len(src) && isUpperHex(src[p+1]) && isUpperHex(src[p+2]) {
+			return p
 		}
-		line = line[i+1:]
+		from = p + 1
 	}
 }
 

@@ -28,12 +28,30 @@ func checkAgainstReference(t *testing.T, src []byte) {
 			t.Errorf("%s on %q: scanner %s, expression %s", name, src, got, want)
 		}
 	}
-	// Find collects the same word runs in its pass over base64 runs.
-	var w wordRunner
-	find(src, Limits{MaxDecoded: 1 << 30}, &w)
-	hex, b32 := wordRuns(src)
-	if got, want := fmt.Sprint(w.hex, w.b32), fmt.Sprint(hex, b32); got != want {
-		t.Errorf("word runs on %q: Find's pass %s, wordRuns %s", src, got, want)
+	// nextRun finds the long runs of each class the scanners use.
+	for _, r := range []struct {
+		class uint8
+		re    string
+		n     int
+	}{
+		{classB64, `[A-Za-z0-9+/_-]{24,}`, 24},
+		{classB64, `[A-Za-z0-9+/_-]{40,}`, 40},
+		{classSpacedHex, `[0-9a-fA-F :]{38,}`, minSpacedHex},
+		{classBase32, `[A-Z2-7]{24,}`, minBase32},
+		{classHex, `[0-9a-fA-F]{1,}`, 1},
+	} {
+		var got [][]int
+		for i := 0; ; {
+			s, e, ok := nextRun(src, i, r.n, r.class)
+			if !ok {
+				break
+			}
+			got = append(got, []int{s, e})
+			i = e
+		}
+		if want := regexp.MustCompile(r.re).FindAllIndex(src, -1); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("nextRun(%s) on %q: %v, expression %v", r.re, src, got, want)
+		}
 	}
 	if got, want := fmt.Sprint(qpRuns(src)), fmt.Sprint(qpRun.FindAllIndex(src, 16)); got != want {
 		t.Errorf("quoted-printable on %q: scanner %s, expression %s", src, got, want)
