@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/ctxguard/ctxguard/internal/rawsys"
 )
 
 // gate serializes access to the database file between processes: the
@@ -47,11 +49,13 @@ func (g *gate) unlock() { _ = flock(g.gate, syscall.LOCK_UN) }
 
 // contended reports whether another process is waiting for the gate.
 func (g *gate) contended() bool {
-	err := syscall.Flock(int(g.want.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if err != nil {
+	// Raw calls: this runs on every transaction, and neither blocks
+	// (internal/rawsys says why it matters).
+	fd := g.want.Fd()
+	if rawsys.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
 		return true
 	}
-	_ = flock(g.want, syscall.LOCK_UN)
+	_ = rawsys.Flock(fd, syscall.LOCK_UN)
 	return false
 }
 
