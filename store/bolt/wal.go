@@ -282,4 +282,3 @@ var fdatasync = func(f *os.File) error {
 		}
 	}
 }
-
