@@ -178,7 +178,14 @@ func writeAllocProfile(path string, stderr io.Writer) {
 
 // Memory for gctune.Tune: wrap runs beside every stdio server a client
 // starts, so it stays small (a peak RSS under 100 MB with 1 MB documents).
+//
+// The headroom is small on purpose. With 32 MiB, a 64 KB read's large
+// buffers came from pages the runtime had given back to the kernel: four
+// page faults per read, and side by side (ctxguard-bench -against) 718 µs
+// added p50 against 264 µs with 8 MiB, at the same p99 and the same
+// in-process tail (BenchmarkProcessLatency). With the detectors' tables in
+// the heap the memory limit paces the collector anyway.
 const (
 	wrapMemoryLimit = 64 << 20
-	wrapHeadroom    = 32 << 20
+	wrapHeadroom    = 8 << 20
 )
