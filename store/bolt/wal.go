@@ -282,3 +282,4 @@ var fdatasync = func(f *os.File) error {
 		}
 	}
 }
+
