@@ -65,7 +65,7 @@ type relay struct {
 	cmd *exec.Cmd
 
 	toServerMu sync.Mutex
-	toServer   io.WriteCloser
+	toServer   *os.File
 
 	toClientMu sync.Mutex
 	clientGone bool
@@ -132,13 +132,13 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 		growPipe(f)
 		if g, release, ok := pollable(f, os.O_WRONLY); ok {
 			defer release()
-			r.Stdout = raw(g)
+			r.Stdout = g
 		}
 	}
 	if f, ok := r.Stdin.(*os.File); ok {
 		if g, release, ok := pollable(f, os.O_RDONLY); ok {
 			defer release()
-			r.Stdin = raw(g)
+			r.Stdin = g
 		}
 	}
 	r.cmd.Stdin, r.cmd.Stdout = inR, pw
@@ -150,7 +150,7 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 		pr.Close()
 		return Result{}, fmt.Errorf("stdio: start %s: %w", r.Command[0], err)
 	}
-	r.toServer = raw(inW)
+	r.toServer = inW
 	r.log.Info("server started", "server", r.Session.Server, "pid", r.cmd.Process.Pid, "session", r.Session.ID)
 
 	// processExited is closed when the process ends; exited is the loop's
@@ -170,7 +170,7 @@ func (r *relay) run(ctx context.Context) (Result, error) {
 
 	serverDone := make(chan struct{})
 	go func() {
-		r.fromServer(ctx, raw(pr))
+		r.fromServer(ctx, pr)
 		close(serverDone)
 	}()
 
@@ -263,7 +263,7 @@ type job struct {
 
 // fromServer reads the server's frames, processes them concurrently and
 // writes the results to the client in arrival order.
-func (r *relay) fromServer(ctx context.Context, pr io.ReadCloser) {
+func (r *relay) fromServer(ctx context.Context, pr *os.File) {
 	defer pr.Close()
 	queue := make(chan *job, r.Window)
 	written := make(chan struct{})

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-
-	"github.com/ctxguard/ctxguard/internal/rawsys"
 )
 
 // gate serializes access to the database file between processes: the
@@ -49,13 +47,11 @@ func (g *gate) unlock() { _ = flock(g.gate, syscall.LOCK_UN) }
 
 // contended reports whether another process is waiting for the gate.
 func (g *gate) contended() bool {
-	// Raw calls: this runs on every transaction, and neither blocks
-	// (internal/rawsys says why it matters).
-	fd := g.want.Fd()
-	if rawsys.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+	err := syscall.Flock(int(g.want.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err != nil {
 		return true
 	}
-	_ = rawsys.Flock(fd, syscall.LOCK_UN)
+	_ = flock(g.want, syscall.LOCK_UN)
 	return false
 }
 

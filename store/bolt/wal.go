@@ -10,8 +10,6 @@ import (
 	"io"
 	"os"
 	"syscall"
-
-	"github.com/ctxguard/ctxguard/internal/rawsys"
 )
 
 // The write-ahead log holds the records appended since the last checkpoint.
@@ -172,18 +170,7 @@ func (w *wal) append(recs []pending) error {
 	if err := w.allocate(w.size + int64(n)); err != nil {
 		return err
 	}
-	var err error
-	if w.sync {
-		_, err = w.f.WriteAt(buf, w.size)
-	} else {
-		// Relaxed: the one system call of an append, made raw (see
-		// internal/rawsys); a write of a few hundred bytes to the page
-		// cache returns at once. Strict mode's fdatasync blocks, and goes
-		// through the runtime as it must.
-		if perr := rawsys.Pwrite(w.f.Fd(), buf, w.size); perr != nil {
-			err = &os.PathError{Op: "write", Path: w.f.Name(), Err: perr}
-		}
-	}
+	_, err := w.f.WriteAt(buf, w.size)
 	if err == nil && w.sync {
 		err = fdatasync(w.f)
 	}
@@ -282,4 +269,3 @@ var fdatasync = func(f *os.File) error {
 		}
 	}
 }
-
