@@ -117,8 +117,7 @@ func Find(src []byte, lim Limits) []Candidate {
 		}
 		i = j
 	}
-	hexRuns, b32Runs := wordRuns(src)
-	for _, c := range escapes(src, hexRuns, b32Runs) {
+	for _, c := range escapes(src) {
 		if !add(c) {
 			return out
 		}
@@ -233,9 +232,9 @@ var qpRun = regexp.MustCompile(`(?:[^\s=]*=[0-9A-F]{2}[^\s=]*){4,}(?:[ \t]*=?\r?
 // escapes finds payloads written as escapes rather than a single run:
 // space-separated hex bytes, \x and \u escapes in code, base32, and
 // quoted-printable.
-func escapes(src []byte, hexRuns, b32Runs [][2]int) []Candidate {
+func escapes(src []byte) []Candidate {
 	var out []Candidate
-	for _, m := range hexRuns {
+	for _, m := range spacedHexRuns(src) {
 		h := strings.NewReplacer(" ", "", ":", "").Replace(string(src[m[0]:m[1]]))
 		if d, err := hex.DecodeString(h); err == nil {
 			out = append(out, Candidate{Kind: "hex", Start: m[0], End: m[1], Decoded: d})
@@ -252,7 +251,7 @@ func escapes(src []byte, hexRuns, b32Runs [][2]int) []Candidate {
 			out = append(out, Candidate{Kind: "unicode-escapes", Start: m[0], End: m[1], Decoded: []byte(d)})
 		}
 	}
-	for _, m := range b32Runs {
+	for _, m := range base32Runs(src) {
 		run := string(src[m[0]:m[1]])
 		if d, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(run, "=")); err == nil {
 			out = append(out, Candidate{Kind: "base32", Start: m[0], End: m[1], Decoded: d})

@@ -12,44 +12,68 @@ import "bytes"
 const maxRuns = 64
 
 // spacedHexRuns finds hex bytes separated by spaces or colons, 13 or more:
-// `(?:\b[0-9a-fA-F]{2}[ :]){12,}[0-9a-fA-F]{2}\b`.
+// `(?:\b[0-9a-fA-F]{2}[ :]){12,}[0-9a-fA-F]{2}\b`. Such a run is made of
+// hex digits, spaces and colons only and is long, so it is looked for only
+// in the long runs of those bytes (nextRun), at the words that begin there.
 func spacedHexRuns(src []byte) [][2]int {
-	hex, _ := wordRuns(src)
-	return hex
+	var out [][2]int
+	next := 0 // a run does not start inside the previous one
+	for from := 0; len(out) < maxRuns; {
+		s, e, ok := nextRun(src, from, minSpacedHex, classSpacedHex)
+		if !ok {
+			break
+		}
+		i := s
+		for i > 0 && i < e && isWord(src[i-1]) && isWord(src[i]) {
+			i++ // the tail of a word that began before the run
+		}
+		for i < e && len(out) < maxRuns {
+			if !isWord(src[i]) {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(src) && isWord(src[j]) {
+				j++
+			}
+			if j-i == 2 && i >= next && isHex(src[i]) && isHex(src[i+1]) {
+				if end := spacedHexAt(src, i); end >= 0 {
+					out = append(out, [2]int{i, end})
+					next = end
+				}
+			}
+			i = j
+		}
+		from = e
+	}
+	return out
 }
 
-// wordRuns finds the spaced hex runs and the base32 runs of src. Both begin
-// at the start of a word and are long, a spaced hex run (13 pairs) of bytes
-// that are hex digits, spaces or colons and a base32 run of base32 letters,
-// so each is looked for only in the long runs of its bytes (nextRun), and
-// most of a text is stepped over.
-func wordRuns(src []byte) (hex, b32 [][2]int) {
-	var w wordRunner
-	for i := 0; len(w.hex) < maxRuns; {
-		s, e, ok := nextRun(src, i, minSpacedHex, classSpacedHex)
+// base32Runs finds runs of 24 or more base32 letters starting at a word
+// boundary, with their padding: `\b[A-Z2-7]{24,}=*`. A long run of base32
+// letters is all word bytes: it starts a word, or lies inside one that
+// started before it.
+func base32Runs(src []byte) [][2]int {
+	var out [][2]int
+	for from := 0; len(out) < maxRuns; {
+		s, e, ok := nextRun(src, from, minBase32, classBase32)
 		if !ok {
 			break
 		}
-		w.hexWords(src, s, e)
-		i = e
-	}
-	for i := 0; len(w.b32) < maxRuns; {
-		s, e, ok := nextRun(src, i, minBase32, classBase32)
-		if !ok {
-			break
-		}
-		// The run is all word bytes: it starts a word, or lies inside
-		// one that started before it.
 		if s == 0 || !isWord(src[s-1]) {
-			w.b32Word(src, s)
+			k := e
+			for k < len(src) && src[k] == '=' {
+				k++
+			}
+			out = append(out, [2]int{s, k})
 		}
-		i = e
+		from = e
 	}
-	return w.hex, w.b32
+	return out
 }
 
-// The shortest runs wordRuns looks for: 13 hex pairs with 12 separators,
-// and 24 base32 letters.
+// The shortest runs looked for: 13 hex pairs with 12 separators, and 24
+// base32 letters.
 const (
 	minSpacedHex = 13*2 + 12
 	minBase32    = 24
@@ -82,57 +106,6 @@ func nextRun(src []byte, from, n int, c uint8) (s, e int, ok bool) {
 		}
 		i = e + 1 // src[e] is not of the class
 	}
-}
-
-// wordRunner collects the spaced hex and base32 runs of a text.
-type wordRunner struct {
-	hex, b32 [][2]int
-	// A run of one kind does not start inside the previous one.
-	hexNext, b32Next int
-}
-
-// hexWords looks for spaced hex runs at the words that begin in
-// src[from:to], a run of hex digits, spaces and colons. A word that began
-// before from is not one of them.
-func (w *wordRunner) hexWords(src []byte, from, to int) {
-	i := from
-	for i > 0 && i < to && isWord(src[i-1]) && isWord(src[i]) {
-		i++
-	}
-	for i < to && len(w.hex) < maxRuns {
-		if !isWord(src[i]) {
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(src) && isWord(src[j]) {
-			j++
-		}
-		if j-i == 2 && i >= w.hexNext && isHex(src[i]) && isHex(src[i+1]) {
-			if end := spacedHexAt(src, i); end >= 0 {
-				w.hex = append(w.hex, [2]int{i, end})
-				w.hexNext = end
-			}
-		}
-		i = j
-	}
-}
-
-// b32Word takes the base32 run at i, the start of a word, with its padding
-// (the caller has seen that it is long enough).
-func (w *wordRunner) b32Word(src []byte, i int) {
-	if i < w.b32Next {
-		return
-	}
-	k := i + 1
-	for k < len(src) && isBase32(src[k]) {
-		k++
-	}
-	for k < len(src) && src[k] == '=' {
-		k++
-	}
-	w.b32 = append(w.b32, [2]int{i, k})
-	w.b32Next = k
 }
 
 // spacedHexAt returns the end of the spaced hex run that starts at i (two
@@ -181,13 +154,6 @@ func escapeRuns(src []byte, prefix string, digits int) [][2]int {
 		i = s + 1
 	}
 	return out
-}
-
-// base32Runs finds runs of 24 or more base32 letters starting at a word
-// boundary, with their padding: `\b[A-Z2-7]{24,}=*`.
-func base32Runs(src []byte) [][2]int {
-	_, b32 := wordRuns(src)
-	return b32
 }
 
 // containsFold reports whether src contains the lower-case ASCII word w in
