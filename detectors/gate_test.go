@@ -224,12 +224,11 @@ func checkCovering(t *testing.T, text string) {
 	norm := normalize.New([]byte(text)).Norm
 	for _, p := range gatePatterns {
 		src := normalize.RegexSource(p)
-		g := newAnchoredGate(src)
-		if g == nil {
+		am := newAnchoredMatcher(src)
+		if am == nil {
 			continue
 		}
 		re := regexp.MustCompile(src)
-		are := regexp.MustCompile(`^(?:` + src + `)`)
 		// The previous hit's clause and the start its search may resume
 		// at, as PhraseDetector.Detect keeps them.
 		var last struct{ lo, hi, from, end int }
@@ -245,12 +244,12 @@ func checkCovering(t *testing.T, text string) {
 			h := Hit{Start: s, End: e}
 			lo, hi := clause(norm, s, e, 160)
 			ms, me, ok, _ := firstCovering(norm, re, lo, hi, h)
-			ms2, me2, ok2 := firstCoveringAt(norm, are, g, lo, hi, lo, h)
+			ms2, me2, ok2 := firstCoveringAt(norm, am, lo, hi, lo, h)
 			if ok != ok2 || ok && (ms != ms2 || me != me2) {
 				t.Fatalf("pattern %q on %q, hit %q: firstCovering %v %d-%d, firstCoveringAt %v %d-%d", p, norm, norm[s:e], ok, ms, me, ok2, ms2, me2)
 			}
 			if last.lo == lo && last.hi == hi && e >= last.end {
-				ms3, me3, ok3 := firstCoveringAt(norm, are, g, lo, hi, last.from, h)
+				ms3, me3, ok3 := firstCoveringAt(norm, am, lo, hi, last.from, h)
 				if ok3 != ok2 || ok2 && (ms3 != ms2 || me3 != me2) {
 					t.Fatalf("pattern %q on %q, hit %q: resumed at %d: %v %d-%d, from the clause's start %v %d-%d", p, norm, norm[s:e], last.from, ok3, ms3, me3, ok2, ms2, me2)
 				}

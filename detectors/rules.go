@@ -119,12 +119,10 @@ type compiledRule struct {
 	// gates tell exactly whether they match in a clause (gate.go).
 	prefilters []prefilter
 	gates      []*gate
-	// starts[i], when set, tells whether a match of confirm[i] may start
-	// at a position, and anchored[i] is confirm[i] matched only there:
-	// firstCovering then tries the word starts before a keyword one by
-	// one instead of searching the clause (see startGates).
-	starts   []*gate
-	anchored []*regexp.Regexp
+	// anchored[i], when set, matches confirm[i] only at the start of a
+	// text: firstCovering then tries the word starts before a keyword one
+	// by one instead of searching the clause (see firstCoveringAt).
+	anchored []*anchoredMatcher
 	// unlessMatch are the unless patterns behind their gates.
 	unlessMatch []*Matcher
 }
@@ -157,13 +155,7 @@ func NewPhraseDetector(rs *RuleSet) (*PhraseDetector, error) {
 		for _, re := range cr.confirm {
 			cr.prefilters = append(cr.prefilters, newPrefilter(re.String()))
 			cr.gates = append(cr.gates, newGate(re.String()))
-			ag := newAnchoredGate(re.String())
-			var are *regexp.Regexp
-			if ag != nil {
-				are = regexp.MustCompile(`^(?:` + re.String() + `)`)
-			}
-			cr.starts = append(cr.starts, ag)
-			cr.anchored = append(cr.anchored, are)
+			cr.anchored = append(cr.anchored, newAnchoredMatcher(re.String()))
 		}
 		compile("unless", r.Unless, &cr.unless)
 		for _, re := range cr.unless {
@@ -295,7 +287,7 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 				if !passed[ci].ok {
 					continue
 				}
-				if r.starts[ci] != nil {
+				if r.anchored[ci] != nil {
 					// The word starts before the keyword are tried one by
 					// one; a clause without a match is not remembered, as
 					// the search for one costs little.
@@ -303,7 +295,7 @@ func (d *PhraseDetector) Detect(doc *Document, hits []Hit) ([]ctxguard.Finding, 
 					if t := tried[ci]; t.lo == lo && t.hi == hi && h.End >= t.end {
 						from = t.from
 					}
-					ms, me, ok := firstCoveringAt(doc.Norm, r.anchored[ci], r.starts[ci], lo, hi, from, h)
+					ms, me, ok := firstCoveringAt(doc.Norm, r.anchored[ci], lo, hi, from, h)
 					if ok {
 						tried[ci] = resume{lo, hi, ms, h.End}
 						add(ri, ms, me)
@@ -405,24 +397,58 @@ func firstCovering(norm []byte, re *regexp.Regexp, lo, hi int, h Hit) (ms, me in
 // firstCoveringAt returns the match firstCovering finds, for a pattern
 // whose match at a position does not depend on the byte before it (no
 // leading assertion): that match is the anchored match at the first word
-// start in [lo, h.Start] whose anchored match covers the hit. The anchored
-// gate rules out most word starts from a byte or two, and only the rest
-// are handed to the anchored expression, so the clause is never searched
-// as a whole. The word starts before from are known to give no match that
-// covers the hit, and are skipped.
-func firstCoveringAt(norm []byte, anchored *regexp.Regexp, starts *gate, lo, hi, from int, h Hit) (ms, me int, ok bool) {
+// start in [lo, h.Start] whose anchored match covers the hit. The lead
+// bytes rule out most word starts, and the rest are matched anchored, so
+// the clause is never searched as a whole. The word starts before from
+// are known to give no match that covers the hit, and are skipped.
+func firstCoveringAt(norm []byte, a *anchoredMatcher, lo, hi, from int, h Hit) (ms, me int, ok bool) {
 	for p := from; p <= h.Start; p++ {
-		if !starts.mayLead(norm[p]) || p != lo && !startsWord(norm, p) {
+		if !a.mayLead(norm[p]) || p != lo && !startsWord(norm, p) {
 			continue
 		}
-		if !starts.match(norm[p:hi]) {
-			continue
-		}
-		if m := anchored.FindIndex(norm[p:hi]); m != nil && p+m[1] >= h.End {
-			return p, p + m[1], true
+		if e, ok := a.match(norm[p:hi]); ok && p+e >= h.End {
+			return p, p + e, true
 		}
 	}
 	return 0, 0, false
+}
+
+// anchoredMatcher matches a pattern at the start of a text: the span gate
+// gives the match's end; when it has run out of states, the relaxed
+// anchored gate rules out what it can and the regexp package matches the
+// rest.
+type anchoredMatcher struct {
+	span *spanGate
+	gate *gate
+	re   *regexp.Regexp
+}
+
+// newAnchoredMatcher returns nil for a pattern with a leading assertion.
+func newAnchoredMatcher(pattern string) *anchoredMatcher {
+	g := newAnchoredGate(pattern)
+	if g == nil {
+		return nil
+	}
+	return &anchoredMatcher{span: newSpanGate(pattern), gate: g, re: regexp.MustCompile(`^(?:` + pattern + `)`)}
+}
+
+// mayLead reports whether a match may begin with the byte c.
+func (a *anchoredMatcher) mayLead(c byte) bool { return a.gate.mayLead(c) }
+
+// match returns the end of the leftmost-first match at the start of text.
+func (a *anchoredMatcher) match(text []byte) (end int, ok bool) {
+	if a.span != nil {
+		if e, matched, known := a.span.end(text); known {
+			return e, matched
+		}
+	}
+	if !a.gate.match(text) {
+		return 0, false
+	}
+	if m := a.re.FindIndex(text); m != nil {
+		return m[1], true
+	}
+	return 0, false
 }
 
 // startsWord reports whether a token begins at s: after a space or
