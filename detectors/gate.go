@@ -421,21 +421,36 @@ func representative(prev int) rune {
 	return ' '
 }
 
-// closure follows the empty transitions from s's program counters and
-// from the program's start (the search is unanchored), with the
+// closure follows the empty transitions from s's program counters and,
+// last, from the program's start (the search is unanchored), with the
 // assertions decided by the previous rune's class and next (-1 at the end
 // of the text). It returns the rune-consuming instructions reached and
-// whether a match was.
+// whether a match was; when one was, step needs no instructions.
 func (g *gate) closure(s *dstate, next rune) ([]uint32, bool) {
-	flags := syntax.EmptyOpContext(representative(s.prev), next)
-	seen := make(map[uint32]bool, 2*len(s.pcs)+8)
+	roots := s.pcs
+	if !g.anchored {
+		roots = append(slices.Clip(roots), uint32(g.prog.Start))
+	}
+	return g.follow(roots, s.prev, next)
+}
+
+// follow follows the empty transitions from roots, taken as the threads of
+// the regexp package in priority order, with the assertions decided by
+// the class of the rune before (prev) and next (-1 at the end of the
+// text). It returns the rune instructions reached before the first match
+// instruction, in the package's order (depth first, an alternation's first
+// branch before its second, each counter once), and whether a match
+// instruction was reached: the threads after it have lower priority than
+// the match and are not followed. The caller holds g.mu.
+func (g *gate) follow(roots []uint32, prev int, next rune) ([]uint32, bool) {
+	flags := syntax.EmptyOpContext(representative(prev), next)
+	seen := make(map[uint32]bool, 2*len(roots)+8)
 	var runes []uint32
 	stack := g.scratch[:0]
-	if !g.anchored {
-		stack = append(stack, uint32(g.prog.Start))
+	defer func() { g.scratch = stack[:0] }()
+	for i := len(roots) - 1; i >= 0; i-- {
+		stack = append(stack, roots[i])
 	}
-	stack = append(stack, s.pcs...)
-	matched := false
 	for len(stack) > 0 {
 		pc := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -446,9 +461,9 @@ func (g *gate) closure(s *dstate, next rune) ([]uint32, bool) {
 		in := &g.prog.Inst[pc]
 		switch in.Op {
 		case syntax.InstMatch:
-			matched = true
+			return runes, true
 		case syntax.InstAlt, syntax.InstAltMatch:
-			stack = append(stack, in.Out, in.Arg)
+			stack = append(stack, in.Arg, in.Out)
 		case syntax.InstCapture, syntax.InstNop:
 			stack = append(stack, in.Out)
 		case syntax.InstEmptyWidth:
@@ -459,8 +474,7 @@ func (g *gate) closure(s *dstate, next rune) ([]uint32, bool) {
 			runes = append(runes, pc)
 		}
 	}
-	g.scratch = stack
-	return runes, matched
+	return runes, false
 }
 
 // relax widens counted repetitions, x{0,n} to x* and x{m,n} to x+: the

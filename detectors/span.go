@@ -1,7 +1,6 @@
 package detectors
 
 import (
-	"regexp/syntax"
 	"unicode/utf8"
 )
 
@@ -44,18 +43,14 @@ func newSpanGate(pattern string) *spanGate {
 		return nil
 	}
 	s := &spanGate{g: g}
-	// As in newAnchoredGate: the start state's transitions are made now,
-	// and lead notes the bytes a match may begin with.
+	// As in newAnchoredGate, the start state's transitions are made now,
+	// not on a document's first positions. (Which bytes may begin a match
+	// is the anchored gate's to say: anchoredMatcher.mayLead.)
 	for c := range byte(0x80) {
-		if s.step(g.start, int(g.byteClass[c])) != idDead {
-			g.lead[c/64] |= 1 << (c % 64)
-		}
+		s.step(g.start, int(g.byteClass[c]))
 	}
 	return s
 }
-
-// mayLead reports whether a match may begin with the byte c.
-func (s *spanGate) mayLead(c byte) bool { return s.g.mayLead(c) }
 
 // end returns the end of the leftmost-first match at the start of text
 // (matched), when the gate can tell (known).
@@ -104,7 +99,7 @@ func (s *spanGate) end(text []byte) (end int, matched, known bool) {
 	f := st.final.Load()
 	if f == 0 {
 		g.mu.Lock()
-		if _, matched := s.closure(st, -1); matched {
+		if _, matched := s.g.follow(st.pcs, st.prev, -1); matched {
 			f = 1
 		} else {
 			f = 2
@@ -127,7 +122,7 @@ func (s *spanGate) step(id uint32, k int) uint32 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := (*g.list.Load())[id-firstID]
-	runes, matched := s.closure(st, r)
+	runes, matched := g.follow(st.pcs, st.prev, r)
 	var pcs []uint32
 	for _, pc := range runes {
 		in := &g.prog.Inst[pc]
@@ -159,46 +154,4 @@ func appendNew(pcs []uint32, pc uint32) []uint32 {
 		}
 	}
 	return append(pcs, pc)
-}
-
-// closure follows the empty transitions from st's counters in priority
-// order, with the assertions decided by the previous rune's class and next
-// (-1 at the end of the text). It returns the rune instructions reached
-// before the first match instruction, in order, and whether one was
-// reached. The order is the regexp package's: depth first, an
-// alternation's first branch before its second, each counter once.
-func (s *spanGate) closure(st *dstate, next rune) ([]uint32, bool) {
-	g := s.g
-	flags := syntax.EmptyOpContext(representative(st.prev), next)
-	seen := make(map[uint32]bool, 2*len(st.pcs)+8)
-	var runes []uint32
-	stack := g.scratch[:0]
-	defer func() { g.scratch = stack[:0] }()
-	for i := len(st.pcs) - 1; i >= 0; i-- {
-		stack = append(stack, st.pcs[i])
-	}
-	for len(stack) > 0 {
-		pc := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[pc] {
-			continue
-		}
-		seen[pc] = true
-		in := &g.prog.Inst[pc]
-		switch in.Op {
-		case syntax.InstMatch:
-			return runes, true
-		case syntax.InstAlt, syntax.InstAltMatch:
-			stack = append(stack, in.Arg, in.Out)
-		case syntax.InstCapture, syntax.InstNop:
-			stack = append(stack, in.Out)
-		case syntax.InstEmptyWidth:
-			if syntax.EmptyOp(in.Arg)&^flags == 0 {
-				stack = append(stack, in.Out)
-			}
-		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
-			runes = append(runes, pc)
-		}
-	}
-	return runes, false
 }
