@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,8 +50,10 @@ type DB struct {
 	pending      []pending
 	lastSeq      uint64
 	checkpointAt int64
-	lastUsed     time.Time
-	idle         *time.Timer
+	// moving is the checkpoint under way in the background, if any.
+	moving   *move
+	lastUsed time.Time
+	idle     *time.Timer
 
 	// qmu guards the commit queue; leading is set while a caller commits
 	// it. active counts the appends under way, which Close waits for.
@@ -241,27 +244,12 @@ func (db *DB) acquire() error {
 func (db *DB) keepBytes() int64 { return 4 * max(db.opts.CheckpointBytes, walChunk) }
 
 // checkpoint moves the log's records into bbolt in one transaction and,
-// once that is on disk, starts the log again. db.mu is held.
+// once that is on disk, starts the log again. It waits for a move under
+// way first. db.mu is held.
 func (db *DB) checkpoint() error {
+	db.awaitMove()
 	if len(db.pending) > 0 {
-		last := db.pending[len(db.pending)-1].seq
-		err := db.open.Update(func(tx *bbolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists(bucketRecords)
-			if err != nil {
-				return err
-			}
-			b.FillPercent = 1 // keys only ever grow: full pages
-			for _, p := range db.pending {
-				if err := b.Put(seqKey(p.seq), p.value); err != nil {
-					return err
-				}
-			}
-			if err := b.SetSequence(max(b.Sequence(), last)); err != nil {
-				return err
-			}
-			return extendLog(tx)
-		})
-		if err != nil {
+		if err := moveRecords(db.open, db.pending); err != nil {
 			db.checkpointAt = db.log.size + db.opts.CheckpointBytes
 			return fmt.Errorf("store: checkpoint: %w", err)
 		}
@@ -269,6 +257,115 @@ func (db *DB) checkpoint() error {
 	}
 	db.checkpointAt = db.opts.CheckpointBytes
 	return db.log.reset(db.keepBytes())
+}
+
+// moveRecords stores recs in bbolt and adds them to the tree, in one
+// transaction: two ordered fdatasyncs and, with a megabyte of records,
+// tens of milliseconds.
+func moveRecords(b *bbolt.DB, recs []pending) error {
+	return b.Update(func(tx *bbolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(bucketRecords)
+		if err != nil {
+			return err
+		}
+		bk.FillPercent = 1 // keys only ever grow: full pages
+		for _, p := range recs {
+			if err := bk.Put(seqKey(p.seq), p.value); err != nil {
+				return err
+			}
+		}
+		if err := bk.SetSequence(max(bk.Sequence(), recs[len(recs)-1].seq)); err != nil {
+			return err
+		}
+		return extendLog(tx)
+	})
+}
+
+// A move is a checkpoint's transaction running in the background, so that
+// the append that fills the log does not wait for it: appends go on into
+// the log meanwhile, and reads find the records in the log until the move
+// has committed them (a record in both places is read once: readers go by
+// sequence number). When the move is done, the records appended during it
+// follow in a small transaction, and the log starts again.
+type move struct {
+	recs []pending // a prefix of db.pending, which appends do not touch
+	done chan struct{}
+	err  error
+}
+
+// beforeMove runs as a background move starts, afterMove once its
+// transaction has committed (the moved records are then in both bbolt and
+// the pending ones): tests hold moves there.
+var beforeMove, afterMove = func() {}, func() {}
+
+// startMove begins a background checkpoint of the pending records. db.mu
+// is held.
+func (db *DB) startMove() {
+	m := &move{recs: db.pending, done: make(chan struct{})}
+	db.moving = m
+	b, before, after := db.open, beforeMove, afterMove
+	go func() {
+		before()
+		m.err = moveRecords(b, m.recs)
+		close(m.done)
+		after()
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		if db.moving != m {
+			return // whoever waited for it has finished it
+		}
+		if db.finishMove(m) != nil {
+			return
+		}
+		// The records the log took meanwhile: a few follow at once, and
+		// the log starts again; more than that move in the background
+		// too, and the appends go on.
+		if pendingBytes(db.pending) <= tailBytes {
+			_ = db.checkpoint()
+		} else {
+			db.startMove()
+		}
+	}()
+}
+
+// tailBytes bounds the records a finished move's follow-up moves while
+// appends wait: its transaction then costs its two fdatasyncs and little
+// more.
+const tailBytes = 64 << 10
+
+func pendingBytes(recs []pending) int {
+	n := 0
+	for _, p := range recs {
+		n += len(p.value)
+	}
+	return n
+}
+
+// awaitMove waits for the move under way, if any, and finishes it. db.mu is
+// held; the move's transaction does not take it.
+func (db *DB) awaitMove() {
+	if m := db.moving; m != nil {
+		<-m.done
+		_ = db.finishMove(m)
+	}
+}
+
+// finishMove drops the moved records from the pending ones, or, when the
+// move failed (a full disk), leaves them in the log, where reads find them,
+// for the next checkpoint. db.mu is held.
+func (db *DB) finishMove(m *move) error {
+	db.moving = nil
+	if m.err != nil {
+		db.checkpointAt = db.log.size + db.opts.CheckpointBytes
+		return m.err
+	}
+	last := m.recs[len(m.recs)-1].seq
+	i := 0
+	for i < len(db.pending) && db.pending[i].seq <= last {
+		i++
+	}
+	db.pending = slices.Clone(db.pending[i:])
+	return nil
 }
 
 // release checkpoints, closes the files and lets go of the gate. db.mu is

@@ -17,8 +17,11 @@
 // records move into bbolt in one transaction at a checkpoint (when the log
 // reaches CheckpointBytes, and before the process lets go of the file), so
 // the log is empty whenever no process holds the gate, except after a
-// crash; the next process to take the gate recovers it. Reads merge bbolt
-// and the records still in the log.
+// crash; the next process to take the gate recovers it. The checkpoint
+// that the log's size calls for runs in the background while appends go
+// on (db.go, move); the records appended meanwhile follow in a small
+// transaction, and then the log starts again. Reads merge bbolt and the
+// records still in the log, by sequence number.
 //
 // Writes from many goroutines are group-committed: while one append is on
 // its way to the disk, the next ones queue, and all of them share the next

@@ -112,8 +112,15 @@ func (db *DB) commitGroup(group []*commit) {
 				i++
 			}
 		}
-		if db.log.size >= db.checkpointAt {
-			_ = db.checkpoint() // the records are safe in the log either way
+		// The records are safe in the log either way. A checkpoint moves
+		// them into bbolt in the background; should the log outgrow
+		// moves by far (appends faster than bbolt takes them), appends
+		// wait for one, so that the log and memory stay bounded.
+		switch {
+		case db.log.size >= db.checkpointAt+backlogBytes*db.opts.CheckpointBytes:
+			_ = db.checkpoint()
+		case db.log.size >= db.checkpointAt && db.moving == nil:
+			db.startMove()
 		}
 		return nil
 	})
@@ -124,6 +131,10 @@ func (db *DB) commitGroup(group []*commit) {
 		c.done <- err
 	}
 }
+
+// backlogBytes is how many checkpoints' worth of records the log may hold
+// beyond the one due before appends wait for a checkpoint.
+const backlogBytes = 4
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
 
@@ -144,8 +155,18 @@ func (db *DB) ScanRecords(ctx context.Context, q store.RecordQuery, fn func(*ctx
 				}
 				need -= p
 			}
+			// The newest record in bbolt alone: a checkpoint moving
+			// in the background may have put the log's first ones
+			// there too.
 			c := tx.Bucket(bucketRecords).Cursor()
 			k, _ := c.Last()
+			if p := len(db.pending); p > 0 {
+				if k, _ = c.Seek(seqKey(db.pending[0].seq)); k != nil {
+					k, _ = c.Prev()
+				} else {
+					k, _ = c.Last()
+				}
+			}
 			for i := 1; i < need && k != nil; i++ {
 				k, _ = c.Prev()
 			}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/store"
@@ -58,6 +60,16 @@ func image(t *testing.T, dir string) string {
 		}
 	}
 	return img
+}
+
+// settle waits for a checkpoint moving in the background. A crash stops
+// the database and the log at one instant; image copies one file and then
+// the other, which agree with each other only while nothing moves between
+// them.
+func settle(db *DB) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.awaitMove()
 }
 
 // readAll opens dir as the next process would and returns its records,
@@ -119,6 +131,7 @@ func TestCrashRecovery(t *testing.T) {
 				}
 				defer db.Close()
 				want := appendTagged(t, db, series("a", 100)...)
+				settle(db)
 				img := image(t, dir)
 				sameRecords(t, readAll(t, img), want)
 
@@ -130,6 +143,7 @@ func TestCrashRecovery(t *testing.T) {
 				}
 				defer db2.Close()
 				want = append(want, appendTagged(t, db2, series("b", 30)...)...)
+				settle(db2)
 				sameRecords(t, readAll(t, image(t, img)), want)
 			})
 		}
@@ -314,4 +328,136 @@ func TestOversizeRecordIsRefused(t *testing.T) {
 	if got := strings.Join(tags(t, image(t, dir)), " "); got != "a c" {
 		t.Fatalf("after a crash: %s, want a c", got)
 	}
+}
+
+// The append that fills the log does not wait for its checkpoint: the
+// records move into bbolt in the background while appends go on into the
+// log, reads find every record meanwhile, once each, and all of them are
+// there after the move, after Close and after a crash during the move.
+func TestCheckpointMovesInTheBackground(t *testing.T) {
+	for _, d := range []store.Durability{store.Strict, store.Relaxed} {
+		t.Run(d.String(), func(t *testing.T) {
+			// After Close, which waits for the moves.
+			defer func() { beforeMove, afterMove = func() {}, func() {} }()
+			dir := t.TempDir()
+			db, err := Open(dir, Options{Durability: d, CheckpointBytes: 2 << 10, Linger: 1 << 40})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			// Older records, in bbolt alone.
+			older := appendTagged(t, db, series("z", 20)...)
+			if _, err := db.LogState(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// The first move is held before its transaction (until
+			// release) and after it (until finish); the hooks are set
+			// before any move starts, which takes them.
+			started, release := make(chan struct{}, 1), make(chan struct{})
+			committed, finish := make(chan struct{}), make(chan struct{})
+			var first sync.Once
+			beforeMove = func() {
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+				<-release
+			}
+			afterMove = func() {
+				held := false
+				first.Do(func() { close(committed); held = true })
+				if held {
+					<-finish
+				}
+			}
+			// Appends until one of them starts a move, then twenty more
+			// while the move is held (fewer than the backlog after which
+			// appends do wait): they would never return if they waited
+			// for it.
+			appended := make(chan []*ctxguard.Record, 1)
+			go func() {
+				var recs []*ctxguard.Record
+				add := func(tag string) {
+					r := record(tag)
+					if err := db.AppendRecords(context.Background(), []*ctxguard.Record{r}); err != nil {
+						t.Error(err)
+					}
+					recs = append(recs, r)
+				}
+				for i := 0; !moving(db) && i < 1000; i++ {
+					add(fmt.Sprintf("a-%03d", i))
+				}
+				for _, tag := range series("b", 20) {
+					add(tag)
+				}
+				appended <- recs
+			}()
+			want := older
+			select {
+			case recs := <-appended:
+				want = append(want, recs...)
+			case <-time.After(30 * time.Second):
+				close(release)
+				t.Fatal("appends waited for the checkpoint's transaction")
+			}
+			select {
+			case <-started:
+			case <-time.After(30 * time.Second):
+				close(release)
+				t.Fatal("no checkpoint started")
+			}
+			sameRecords(t, scan(t, db), want)
+			img := image(t, dir) // a crash now: the move never committed
+			// Once the move has committed, its records are in bbolt and
+			// still among the log's until it finishes: read once each.
+			close(release)
+			<-committed
+			sameRecords(t, scan(t, db), want)
+			sameRecords(t, last(t, db, len(want)-10), want[10:])
+			close(finish)
+			settle(db)
+			sameRecords(t, scan(t, db), want)
+			sameRecords(t, last(t, db, len(want)-10), want[10:])
+			sameRecords(t, readAll(t, img), want)
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			sameRecords(t, readAll(t, dir), want)
+		})
+	}
+}
+
+// moving reports whether a checkpoint is moving records in the background.
+func moving(db *DB) bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.moving != nil
+}
+
+// last returns the newest n records an open store reads.
+func last(t *testing.T, db *DB, n int) []*ctxguard.Record {
+	t.Helper()
+	var out []*ctxguard.Record
+	err := db.ScanRecords(context.Background(), store.RecordQuery{Last: n}, func(r *ctxguard.Record) error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// scan returns every record an open store reads.
+func scan(t *testing.T, db *DB) []*ctxguard.Record {
+	t.Helper()
+	var out []*ctxguard.Record
+	err := db.ScanRecords(context.Background(), store.RecordQuery{}, func(r *ctxguard.Record) error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
