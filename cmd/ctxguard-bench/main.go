@@ -34,6 +34,7 @@ var (
 	keep        = flag.Bool("keep", false, "keep the temporary directory")
 	against     = flag.String("against", "", "another ctxguard binary (an older build) to run in relaxed mode beside this tree's, for a side-by-side comparison")
 	only        = flag.String("sizes", "", "comma-separated document sizes to measure (1KB, 64KB, 1MB); all when empty")
+	long        = flag.Int("long", 6000, "sequential 64 KB reads in one session per mode, enough to cross the store's log checkpoints (one per ~2,000 reads); 0 skips it")
 )
 
 type mode struct {
@@ -149,6 +150,20 @@ func main() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", s.name, us(strictPace[s.name]), us(f50), us(strictAdded[s.name]), us(strictAdded[s.name]-f50))
 	}
 	tw.Flush()
+
+	if *long > 0 && slices.ContainsFunc(sizes, func(s size) bool { return s.name == "64KB" }) {
+		fmt.Printf("\nOne long session of %d sequential 64KB reads per mode: the store moves its log into bbolt every ~2,000 records; the longest read shows whether one waits for that\n\n", *long)
+		tw = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "mode\tp50\tp99\tp99.9\tlongest\t")
+		for _, m := range modes {
+			if m.args != nil && m.args[0] == relayMode || m.name == "relaxed+detectors" {
+				continue
+			}
+			lat := b.sequential(m, "64KB", *long)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", m.name, us(pct(lat, 50)), us(pct(lat, 99)), us(pct999(lat)), us(slices.Max(lat)))
+		}
+		tw.Flush()
+	}
 
 	fmt.Printf("\nThroughput with %d concurrent reads (%d interleaved rounds of %s per mode)\n\n", *concurrency, *rounds, *duration)
 	tw = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -389,6 +404,12 @@ func pct(d []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	i := (len(s)*p + 99) / 100
 	return s[max(0, min(len(s)-1, i-1))]
+}
+
+func pct999(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*999/1000)]
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
