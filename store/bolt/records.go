@@ -117,7 +117,7 @@ func (db *DB) commitGroup(group []*commit) {
 		// moves by far (appends faster than bbolt takes them), appends
 		// wait for one, so that the log and memory stay bounded.
 		switch {
-		case db.log.size >= db.checkpointAt+backlogBytes*db.opts.CheckpointBytes:
+		case db.log.size >= db.checkpointAt+backlogCheckpoints*db.opts.CheckpointBytes:
 			_ = db.checkpoint()
 		case db.log.size >= db.checkpointAt && db.moving == nil:
 			db.startMove()
@@ -132,9 +132,9 @@ func (db *DB) commitGroup(group []*commit) {
 	}
 }
 
-// backlogBytes is how many checkpoints' worth of records the log may hold
+// backlogCheckpoints is how many checkpoints' worth of records the log may hold
 // beyond the one due before appends wait for a checkpoint.
-const backlogBytes = 4
+const backlogCheckpoints = 4
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
 
