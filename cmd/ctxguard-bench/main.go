@@ -160,7 +160,7 @@ func main() {
 				continue
 			}
 			lat := b.sequential(m, "64KB", *long)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", m.name, us(pct(lat, 50)), us(pct(lat, 99)), us(pct999(lat)), us(slices.Max(lat)))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", m.name, us(pct(lat, 50)), us(pct(lat, 99)), us(perMille(lat, 999)), us(slices.Max(lat)))
 		}
 		tw.Flush()
 	}
@@ -399,17 +399,15 @@ func document(n int) []byte {
 	return []byte(b.String()[:n])
 }
 
-func pct(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := (len(s)*p + 99) / 100
-	return s[max(0, min(len(s)-1, i-1))]
-}
+// pct is the p-th percentile of d (nearest rank).
+func pct(d []time.Duration, p int) time.Duration { return perMille(d, 10*p) }
 
-func pct999(d []time.Duration) time.Duration {
+// perMille is the p-th per-mille of d (nearest rank): 999 is p99.9.
+func perMille(d []time.Duration, p int) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
-	return s[min(len(s)-1, len(s)*999/1000)]
+	i := (len(s)*p + 999) / 1000
+	return s[max(0, min(len(s)-1, i-1))]
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }

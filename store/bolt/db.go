@@ -359,12 +359,9 @@ func (db *DB) finishMove(m *move) error {
 		db.checkpointAt = db.log.size + db.opts.CheckpointBytes
 		return m.err
 	}
-	last := m.recs[len(m.recs)-1].seq
-	i := 0
-	for i < len(db.pending) && db.pending[i].seq <= last {
-		i++
-	}
-	db.pending = slices.Clone(db.pending[i:])
+	// The moved records are still pending's first ones: whatever else
+	// takes records out of pending (checkpoint) waits for the move first.
+	db.pending = slices.Clone(db.pending[len(m.recs):])
 	return nil
 }
 

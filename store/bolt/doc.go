@@ -19,8 +19,8 @@
 // the log is empty whenever no process holds the gate, except after a
 // crash; the next process to take the gate recovers it. The checkpoint
 // that the log's size calls for runs in the background while appends go
-// on (db.go, move); the records appended meanwhile follow in a small
-// transaction, and then the log starts again. Reads merge bbolt and the
+// on (db.go, move); the records appended meanwhile follow, in a small
+// transaction (and the log starts again) or, when many, in another move. Reads merge bbolt and the
 // records still in the log, by sequence number.
 //
 // Writes from many goroutines are group-committed: while one append is on

@@ -81,18 +81,7 @@ func readAll(t *testing.T, dir string) []*ctxguard.Record {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var out []*ctxguard.Record
-	err = db.ScanRecords(context.Background(), store.RecordQuery{}, func(r *ctxguard.Record) error {
-		if len(out) > 0 && r.Seq <= out[len(out)-1].Seq {
-			t.Fatalf("seq %d after %d", r.Seq, out[len(out)-1].Seq)
-		}
-		out = append(out, r)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return scan(t, db, store.RecordQuery{})
 }
 
 // tags lists the tags of dir's records.
@@ -406,18 +395,18 @@ func TestCheckpointMovesInTheBackground(t *testing.T) {
 				close(release)
 				t.Fatal("no checkpoint started")
 			}
-			sameRecords(t, scan(t, db), want)
+			sameRecords(t, scan(t, db, store.RecordQuery{}), want)
 			img := image(t, dir) // a crash now: the move never committed
 			// Once the move has committed, its records are in bbolt and
 			// still among the log's until it finishes: read once each.
 			close(release)
 			<-committed
-			sameRecords(t, scan(t, db), want)
-			sameRecords(t, last(t, db, len(want)-10), want[10:])
+			sameRecords(t, scan(t, db, store.RecordQuery{}), want)
+			sameRecords(t, scan(t, db, store.RecordQuery{Last: len(want) - 10}), want[10:])
 			close(finish)
 			settle(db)
-			sameRecords(t, scan(t, db), want)
-			sameRecords(t, last(t, db, len(want)-10), want[10:])
+			sameRecords(t, scan(t, db, store.RecordQuery{}), want)
+			sameRecords(t, scan(t, db, store.RecordQuery{Last: len(want) - 10}), want[10:])
 			sameRecords(t, readAll(t, img), want)
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
@@ -434,25 +423,15 @@ func moving(db *DB) bool {
 	return db.moving != nil
 }
 
-// last returns the newest n records an open store reads.
-func last(t *testing.T, db *DB, n int) []*ctxguard.Record {
+// scan returns the records an open store reads for q, checking that their
+// sequence numbers rise.
+func scan(t *testing.T, db *DB, q store.RecordQuery) []*ctxguard.Record {
 	t.Helper()
 	var out []*ctxguard.Record
-	err := db.ScanRecords(context.Background(), store.RecordQuery{Last: n}, func(r *ctxguard.Record) error {
-		out = append(out, r)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// scan returns every record an open store reads.
-func scan(t *testing.T, db *DB) []*ctxguard.Record {
-	t.Helper()
-	var out []*ctxguard.Record
-	err := db.ScanRecords(context.Background(), store.RecordQuery{}, func(r *ctxguard.Record) error {
+	err := db.ScanRecords(context.Background(), q, func(r *ctxguard.Record) error {
+		if len(out) > 0 && r.Seq <= out[len(out)-1].Seq {
+			t.Fatalf("seq %d after %d", r.Seq, out[len(out)-1].Seq)
+		}
 		out = append(out, r)
 		return nil
 	})
